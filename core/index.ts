@@ -1,0 +1,27 @@
+/**
+ * pop3kit: the browser-safe entry point. Everything here runs unchanged in browsers, workers, extensions,
+ * Deno, Bun and Node: no I/O, no timers, no clock, no Node built-ins.
+ */
+export * from './errors.js';
+export { Secret, REDACTED } from './secret.js';
+export { type Limits, DEFAULT_LIMITS } from './limits.js';
+export { type Capabilities, type PerUserValue, parseCapabilities } from './capabilities.js';
+export { type StatusLine, parseStatusLine } from './response.js';
+export type { Verb, Argument } from './commands.js';
+export { DotUnstuffer } from './framer.js';
+export { DotStuffer, dotStuff } from './stuffing.js';
+export { apopDigest, apopTimestamp } from './apop.js';
+export * from './sasl/index.js';
+export {
+  Pop3ClientEngine,
+  type ClientEngineOptions,
+  type CommandHandle,
+  type CommandResult,
+  type Greeting,
+  type LanguageEntry,
+  type ListEntry,
+  type Pop3Event,
+  type ResultOf,
+  type SessionState,
+  type UidlEntry,
+} from './client-engine.js';

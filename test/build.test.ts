@@ -1,0 +1,121 @@
+// Guards the isomorphic promise of core/: the browser build refuses Node built-ins, and the sources use no
+// Node globals, timers or clocks (the engine does no I/O and time never enters it).
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rollup } from 'rollup';
+import ts from 'typescript';
+import { afterAll, describe, expect, it } from 'vitest';
+import { forbidNodeBuiltins, isNodeBuiltin } from '../rollup.config.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe('forbidNodeBuiltins rollup plugin', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pop3kit-build-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Writes the given files into the temporary folder and returns their absolute paths, in order. */
+  function files(contents: Record<string, string>): string[] {
+    return Object.entries(contents).map(([name, text]) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    });
+  }
+
+  async function build(input: string[], plugin = forbidNodeBuiltins()) {
+    const bundle = await rollup({ input, plugins: [plugin], onwarn: () => {} });
+    await bundle.generate({ format: 'es' });
+    await bundle.close();
+  }
+
+  it('fails on a static import of node:net', async () => {
+    const [entry] = files({ 'net.js': "import { connect } from 'node:net';\nexport { connect };\n" });
+    await expect(build([entry!])).rejects.toThrow(/Node built-in "node:net" imported by browser-safe code/);
+  });
+
+  it('fails on a bare built-in name, and names the import chain', async () => {
+    const [entry] = files({
+      'fs-entry.js': "export { load } from './fs-helper.js';\n",
+      'fs-helper.js': "export const load = () => import('fs');\n",
+    });
+    await expect(build([entry!])).rejects.toThrow(
+      /Node built-in "fs" imported by browser-safe code: .*fs-entry\.js -> .*fs-helper\.js/,
+    );
+  });
+
+  it('builds a clean entry', async () => {
+    const [entry] = files({ 'clean.js': 'export const encoder = new TextEncoder();\n' });
+    await expect(build([entry!])).resolves.toBeUndefined();
+  });
+
+  it('guards only the entries it is given, so a Node-only entry may share the build', async () => {
+    const [browser, node] = files({
+      'browser.js': "export * from './shared.js';\n",
+      'node.js': "export * from './shared.js';\nexport { connect } from 'node:net';\n",
+      'shared.js': 'export const shared = 1;\n',
+    });
+    await expect(build([browser!, node!], forbidNodeBuiltins({ entries: [browser!] }))).resolves.toBeUndefined();
+    await expect(build([browser!, node!], forbidNodeBuiltins({ entries: [node!] }))).rejects.toThrow(/node:net/);
+  });
+});
+
+describe('core/ sources', () => {
+  const coreFiles = readdirSync(path.join(root, 'core'), { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => path.join('core', name));
+
+  // Globals the engine must not touch. Matched as identifiers in the syntax tree, so comments and strings
+  // (an error message saying "could not process") never count.
+  const forbiddenGlobals = new Set(['Buffer', 'process', 'setTimeout', 'setInterval']);
+  const forbiddenClocks = new Set(['Date.now', 'performance.now']);
+
+  /** Returns one line per violation in a source file, e.g. `core/x.ts:3 imports "node:net"`. */
+  function violations(file: string): string[] {
+    const source = ts.createSourceFile(file, readFileSync(path.join(root, file), 'utf8'), ts.ScriptTarget.Latest, true);
+    const found: string[] = [];
+    const report = (node: ts.Node, what: string) =>
+      found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1} ${what}`);
+    const checkSpecifier = (node: ts.Node | undefined) => {
+      if (node && ts.isStringLiteralLike(node) && isNodeBuiltin(node.text)) report(node, `imports "${node.text}"`);
+    };
+
+    const visit = (node: ts.Node): void => {
+      if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) checkSpecifier(node.moduleSpecifier);
+      else if (ts.isExternalModuleReference(node)) checkSpecifier(node.expression); // import x = require('…')
+      else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) checkSpecifier(node.argument.literal);
+      else if (
+        ts.isCallExpression(node) &&
+        (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+          (ts.isIdentifier(node.expression) && node.expression.text === 'require'))
+      ) {
+        checkSpecifier(node.arguments[0]);
+      } else if (ts.isPropertyAccessExpression(node) && forbiddenClocks.has(node.getText(source))) {
+        report(node, `reads the clock (${node.getText(source)})`);
+      } else if (ts.isIdentifier(node) && forbiddenGlobals.has(node.text) && !isMemberName(node)) {
+        report(node, `uses ${node.text}`);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return found;
+  }
+
+  /** True for `x.process` and `{ process: … }`-style names, which are not the global (but `globalThis.process` is). */
+  function isMemberName(node: ts.Identifier): boolean {
+    const parent = node.parent;
+    if (ts.isPropertyAccessExpression(parent) && parent.name === node) {
+      return !(ts.isIdentifier(parent.expression) && parent.expression.text === 'globalThis');
+    }
+    return (ts.isPropertyAssignment(parent) || ts.isClassElement(parent) || ts.isTypeElement(parent)) && parent.name === node;
+  }
+
+  it('exist', () => {
+    expect(coreFiles).toContain(path.join('core', 'index.ts'));
+  });
+
+  it('import no Node built-ins and use no Node globals, timers or clocks', () => {
+    expect(coreFiles.flatMap(violations)).toEqual([]);
+  });
+});

@@ -1,3 +1,4 @@
+// @ts-check
 // Builds dist/ from the TypeScript sources in core/:
 //   dist/<name>.js, dist/<name>.cjs   ESM and CommonJS for bundlers and Node (dependencies stay external)
 //   dist/<name>.d.ts                  bundled type declarations

@@ -1,6 +1,6 @@
 import { md5 } from '@noble/hashes/legacy.js';
 import { toHex, utf8 } from './bytes.js';
-import type { Secret } from './secret.js';
+import { revealText, type SecretText } from './secret.js';
 
 /**
  * APOP (RFC 1939 section 7): a server that supports it puts a unique timestamp, in msg-id form
@@ -26,7 +26,7 @@ export function apopTimestamp(greetingText: string): string | undefined {
 }
 
 /** The APOP digest: lower-case hex MD5 of the timestamp followed by the password, both UTF-8. */
-export function apopDigest(timestamp: string, password: string | Secret): string {
-  const secret = typeof password === 'string' ? password : password.reveal();
+export function apopDigest(timestamp: string, password: SecretText): string {
+  const secret = revealText(password);
   return toHex(md5(utf8(timestamp + secret)));
 }

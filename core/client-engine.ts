@@ -45,7 +45,7 @@ import { DotUnstuffer, LineAssembler } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { parseStatusLine } from './response.js';
 import type { SaslMechanism } from './sasl/mechanism.js';
-import { REDACTED, Secret } from './secret.js';
+import { REDACTED, revealText, Secret } from './secret.js';
 import { afterSuccess, isBarrier, type Projection, refusal, type SessionState } from './session-state.js';
 
 export type { SessionState } from './session-state.js';
@@ -247,13 +247,16 @@ export class Pop3ClientEngine {
       const why = this.#greeting === undefined ? 'before the greeting' : 'the greeting has no timestamp';
       throw new LocalProtocolError(ErrorCode.NotSupported, `APOP is impossible: ${why}`);
     }
-    const secret = password instanceof Secret ? password.reveal() : password;
-    return this.#enqueue(this.#builder.apop(name, apopDigest(timestamp, secret)));
+    return this.#enqueue(this.#builder.apop(name, apopDigest(timestamp, revealText(password))));
   }
 
-  /** AUTH (RFC 5034) driven by a SASL mechanism; challenges are answered without the caller. */
-  auth(mechanism: SaslMechanism): CommandHandle<'AUTH'> {
-    return this.#enqueue(this.#builder.auth(mechanism));
+  /**
+   * AUTH (RFC 5034) driven by a SASL mechanism; challenges are answered without the caller. The initial
+   * response goes on the AUTH line when it fits; `initialResponse: false` always waits for the server's
+   * empty challenge instead (the two-step form some servers, such as Office 365 for XOAUTH2, expect).
+   */
+  auth(mechanism: SaslMechanism, options: { initialResponse?: boolean } = {}): CommandHandle<'AUTH'> {
+    return this.#enqueue(this.#builder.auth(mechanism, options.initialResponse !== false));
   }
 
   stat(): CommandHandle<'STAT'> {

@@ -6,7 +6,7 @@
 import { toBase64, utf8 } from './bytes.js';
 import { ErrorCode, LocalProtocolError } from './errors.js';
 import type { SaslMechanism } from './sasl/mechanism.js';
-import { REDACTED, Secret } from './secret.js';
+import { REDACTED, revealText, Secret, type SecretText } from './secret.js';
 
 export type Verb =
   | 'USER'
@@ -52,7 +52,7 @@ export interface Command {
 }
 
 /** A string argument, or a Secret that must never be shown. */
-export type Argument = string | Secret<string>;
+export type Argument = SecretText;
 
 /** Makes validated commands, one method per verb, checking every line against the length limit. */
 export class CommandBuilder {
@@ -125,16 +125,16 @@ export class CommandBuilder {
   }
 
   /**
-   * AUTH with the mechanism's initial response when it fits the line limit (RFC 5034 section 4); otherwise
-   * the response waits for the server's first, empty challenge.
+   * AUTH with the mechanism's initial response when it fits the line limit (RFC 5034 section 4); otherwise,
+   * or when `sendInitialResponse` is false, the response waits for the server's first, empty challenge.
    */
-  auth(mechanism: SaslMechanism): Command {
+  auth(mechanism: SaslMechanism, sendInitialResponse: boolean): Command {
     const name = token('SASL mechanism', mechanism.name).toUpperCase();
     const bare = `AUTH ${name}`;
     const initial = mechanism.initialResponse();
     const encoded = initial === undefined ? undefined : encodeSaslResponse(initial);
     const withInitial = encoded === undefined ? undefined : `${bare} ${encoded}\r\n`;
-    const fits = withInitial !== undefined && withInitial.length <= this.maxLine;
+    const fits = sendInitialResponse && withInitial !== undefined && withInitial.length <= this.maxLine;
     const line = fits ? withInitial : `${bare}\r\n`;
     this.#checkLength(line, bare);
     return {
@@ -154,7 +154,7 @@ export class CommandBuilder {
    */
   raw(line: Argument, multiline: boolean): Command {
     const isSecret = line instanceof Secret;
-    const value = isSecret ? line.reveal() : line;
+    const value = revealText(line);
     checkText('command line', value, false);
     const wire = `${value}\r\n`;
     const redacted = isSecret ? REDACTED : value;
@@ -220,7 +220,7 @@ function text(what: string, value: string, forbidSpace = false): string {
 }
 
 function secret(what: string, value: Argument): string {
-  const plain = value instanceof Secret ? value.reveal() : value;
+  const plain = revealText(value);
   // Never echo the value itself in the error.
   checkText(what, plain, false);
   return plain;

@@ -66,6 +66,39 @@ function lineTooLong(what: string, maxLength: number): RemoteProtocolError {
   return new RemoteProtocolError(ErrorCode.LineTooLong, `${what} longer than ${maxLength} octets`);
 }
 
+const DOT_LINE = Uint8Array.of(LF, DOT);
+const SHORT_SCAN = 512;
+const latin1 = new TextDecoder('latin1');
+
+/** Node's Buffer, seen without importing Node: its indexOf finds a byte sequence natively. */
+interface SequenceSearchable {
+  indexOf(sequence: Uint8Array, from: number): number;
+}
+
+/**
+ * The fastest way this runtime offers to find the next LF followed by `.` in `chunk` at or after `from`
+ * (-1 when there is none). This search is the whole cost of reading a body, so it matters: a Node Buffer
+ * searches the two-byte sequence natively (memmem); elsewhere a latin1 view of the chunk (one char per byte,
+ * so indexes match) lets the engine's string search do it; tiny chunks are scanned for LF directly.
+ */
+function dotLineSearch(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from: number) => number {
+  const isBuffer = (chunk.constructor as { isBuffer?: (value: unknown) => boolean }).isBuffer?.(chunk) === true;
+  if (isBuffer) return (buffer, from) => (buffer as unknown as SequenceSearchable).indexOf(DOT_LINE, from);
+  if (chunk.length - pos <= SHORT_SCAN) return scanForDotLine;
+  const text = latin1.decode(chunk.subarray(pos));
+  return (_, from) => {
+    const found = text.indexOf('\n.', from - pos);
+    return found === -1 ? -1 : found + pos;
+  };
+}
+
+function scanForDotLine(chunk: Uint8Array, from: number): number {
+  for (let lf = chunk.indexOf(LF, from); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
+    if (chunk[lf + 1] === DOT) return lf;
+  }
+  return -1;
+}
+
 const enum BodyState {
   /** At the first byte of a line. */
   LineStart,
@@ -95,52 +128,49 @@ export class DotUnstuffer {
    */
   decode(chunk: Uint8Array, pos: number, emit: (piece: Uint8Array) => void): number {
     const length = chunk.length;
+    const search = dotLineSearch(chunk, pos);
+    let state = this.#state; // a local: this loop is the hot path of every download
     let start = pos; // first byte not yet emitted
     let i = pos;
     while (i < length) {
-      switch (this.#state) {
-        case BodyState.MidLine: {
-          // The hot loop: jump from line end to line end. On a Node Buffer this indexOf is memchr-fast.
-          const lf = chunk.indexOf(LF, i);
-          if (lf === -1) {
-            i = length;
-          } else {
-            i = lf + 1;
-            this.#state = BodyState.LineStart;
-          }
-          break;
+      if (state === BodyState.MidLine) {
+        // Only a line that starts with a dot needs attention, so jump straight to the next LF + dot.
+        const lf = search(chunk, i);
+        if (lf === -1) {
+          i = length;
+          state = chunk[length - 1] === LF ? BodyState.LineStart : BodyState.MidLine;
+        } else {
+          i = lf + 1;
+          state = BodyState.LineStart;
         }
-        case BodyState.LineStart:
-          if (chunk[i] === DOT) {
-            if (i > start) emit(chunk.subarray(start, i));
-            i++;
-            start = i;
-            this.#state = BodyState.Dot;
-          } else {
-            this.#state = BodyState.MidLine;
-          }
-          break;
-        case BodyState.Dot: {
-          const byte = chunk[i];
-          if (byte === LF) return this.#end(i + 1);
-          if (byte === CR) {
-            i++;
-            start = i;
-            this.#state = BodyState.DotCr;
-          } else {
-            // A stuffed dot: it was dropped; the line's content starts here.
-            this.#state = BodyState.MidLine;
-          }
-          break;
+      } else if (state === BodyState.LineStart) {
+        if (chunk[i] === DOT) {
+          if (i > start) emit(chunk.subarray(start, i));
+          i++;
+          start = i;
+          state = BodyState.Dot;
+        } else {
+          state = BodyState.MidLine;
         }
-        case BodyState.DotCr:
-          if (chunk[i] === LF) return this.#end(i + 1);
-          // `.` CR then something else: not a terminator, so the CR is content (held back until now).
-          emit(CR_ONLY);
-          this.#state = BodyState.MidLine;
-          break;
+      } else if (state === BodyState.Dot) {
+        const byte = chunk[i];
+        if (byte === LF) return this.#end(i + 1);
+        if (byte === CR) {
+          i++;
+          start = i;
+          state = BodyState.DotCr;
+        } else {
+          // A stuffed dot: it was dropped; the line's content starts here.
+          state = BodyState.MidLine;
+        }
+      } else {
+        if (chunk[i] === LF) return this.#end(i + 1);
+        // `.` CR then something else: not a terminator, so the CR is content (held back until now).
+        emit(CR_ONLY);
+        state = BodyState.MidLine;
       }
     }
+    this.#state = state;
     // In the Dot and DotCr states `start` already points past the held-back bytes.
     if (i > start) emit(chunk.subarray(start, i));
     return -1;

@@ -25,3 +25,11 @@ export class Secret<T = string> {
 
 /** What a secret looks like in any text output. */
 export const REDACTED = '[redacted]';
+
+/** Text the caller may hand over either plainly or already wrapped as a Secret. */
+export type SecretText = string | Secret<string>;
+
+/** The plain value of a SecretText. */
+export function revealText(value: SecretText): string {
+  return typeof value === 'string' ? value : value.reveal();
+}

@@ -2,7 +2,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { md5 } from '@noble/hashes/legacy.js';
 import { toHex, utf8 } from '../bytes.js';
 import { SaslError } from '../errors.js';
-import type { Secret } from '../secret.js';
+import { revealText, type SecretText } from '../secret.js';
 import type { SaslMechanism } from './mechanism.js';
 
 /**
@@ -16,12 +16,12 @@ export interface CramMd5Options {
   /** The user name, sent in clear. */
   username: string;
   /** The password, the HMAC key. */
-  password: string | Secret;
+  password: SecretText;
 }
 
 /** A CRAM-MD5 client mechanism. It has no initial response; a second challenge is a SaslError. */
 export function cramMd5(options: CramMd5Options): SaslMechanism {
-  const password = typeof options.password === 'string' ? options.password : options.password.reveal();
+  const password = revealText(options.password);
   let answered = false;
   return {
     name: 'CRAM-MD5',

@@ -2,7 +2,7 @@
  * The SASL mechanisms pop3kit speaks for POP3 AUTH (RFC 5034): one factory per mechanism, each taking a plain
  * options object, and `selectMechanism` to pick the strongest one a server offers.
  */
-import type { Secret } from '../secret.js';
+import type { SecretText } from '../secret.js';
 import { cramMd5 } from './cram-md5.js';
 import { login } from './login.js';
 import type { SaslMechanism } from './mechanism.js';
@@ -25,9 +25,9 @@ export interface SaslCredentials {
   /** The user name (the mailbox). */
   username: string;
   /** The password, for the password mechanisms. */
-  password?: string | Secret;
+  password?: SecretText;
   /** An OAuth 2.0 access token, for the token mechanisms. */
-  accessToken?: string | Secret;
+  accessToken?: SecretText;
   /** Authorization identity; limits the choice to the mechanisms that carry one (SCRAM-SHA-256, PLAIN). */
   authzid?: string;
 }

@@ -1,6 +1,6 @@
 import { utf8 } from '../bytes.js';
 import { SaslError } from '../errors.js';
-import type { Secret } from '../secret.js';
+import { revealText, type SecretText } from '../secret.js';
 import type { SaslMechanism } from './mechanism.js';
 
 /**
@@ -15,12 +15,12 @@ export interface LoginOptions {
   /** The user name, sent in answer to the first challenge. */
   username: string;
   /** The password, sent in answer to the second challenge. */
-  password: string | Secret;
+  password: SecretText;
 }
 
 /** A LOGIN client mechanism. It has no initial response; a third challenge is a SaslError. */
 export function login(options: LoginOptions): SaslMechanism {
-  const password = typeof options.password === 'string' ? options.password : options.password.reveal();
+  const password = revealText(options.password);
   let answered = 0;
   return {
     name: 'LOGIN',

@@ -1,6 +1,6 @@
 import { fromUtf8, utf8 } from '../bytes.js';
 import { SaslError } from '../errors.js';
-import type { Secret } from '../secret.js';
+import { revealText, type SecretText } from '../secret.js';
 import type { SaslMechanism } from './mechanism.js';
 import { escapeSaslName } from './scram-sha-256.js';
 
@@ -18,7 +18,7 @@ export interface OAuthBearerOptions {
   /** The user the token belongs to, sent as the GS2 authzid (`a=`). */
   username: string;
   /** The OAuth 2.0 access token. */
-  accessToken: string | Secret;
+  accessToken: SecretText;
   /** The server's host name, if the token issuer binds tokens to it. */
   host?: string;
   /** The server's port, if the token issuer binds tokens to it. */
@@ -50,7 +50,7 @@ export interface OAuthMechanism extends SaslMechanism {
 
 /** An OAUTHBEARER client mechanism. Throws SaslError if a field contains 0x01 or the port is out of range. */
 export function oauthbearer(options: OAuthBearerOptions): OAuthMechanism {
-  const token = typeof options.accessToken === 'string' ? options.accessToken : options.accessToken.reveal();
+  const token = revealText(options.accessToken);
   if ([options.username, options.host ?? '', token].some((field) => field.includes('\x01'))) {
     throw new SaslError('OAUTHBEARER: the user name, host and token must not contain 0x01');
   }

@@ -1,6 +1,6 @@
 import { utf8 } from '../bytes.js';
 import { SaslError } from '../errors.js';
-import type { Secret } from '../secret.js';
+import { revealText, type SecretText } from '../secret.js';
 import type { SaslMechanism } from './mechanism.js';
 
 /**
@@ -13,14 +13,14 @@ export interface PlainOptions {
   /** The authentication identity. */
   username: string;
   /** The password. */
-  password: string | Secret;
+  password: SecretText;
   /** Authorization identity, when acting on behalf of another user; omitted (empty) by default. */
   authzid?: string;
 }
 
 /** A PLAIN client mechanism. Throws SaslError if a field contains NUL, the message's separator. */
 export function plain(options: PlainOptions): SaslMechanism {
-  const password = typeof options.password === 'string' ? options.password : options.password.reveal();
+  const password = revealText(options.password);
   const authzid = options.authzid ?? '';
   if ([authzid, options.username, password].some((field) => field.includes('\0'))) {
     throw new SaslError('PLAIN: the user name, password and authzid must not contain NUL');

@@ -50,11 +50,12 @@ const MAPPED_TO_NOTHING = /[\u00ad\u034f\u1806\u180b-\u180d\u200b-\u200d\u2060\u
 const NON_ASCII_SPACE = /[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]/g;
 
 /**
- * The prohibited output of RFC 4013 section 2.3: C.1.2 non-ASCII spaces (NFKC cannot produce one, but the
- * table is listed for completeness), C.2.1 ASCII controls, C.2.2 non-ASCII controls, C.3 private use
- * (`\p{Co}`), C.4 non-characters, C.5 surrogates (`\p{Cs}` matches lone ones under the `u` flag), C.6
- * inappropriate for plain text, C.7 ideographic description characters, C.8 display-changing and deprecated
- * characters, C.9 tagging characters.
+ * The prohibited output of RFC 4013 section 2.3: C.1.2 non-ASCII spaces, C.2.1 ASCII controls, C.2.2
+ * non-ASCII controls, C.3 private use (`\p{Co}`), C.4 non-characters, C.5 surrogates (`\p{Cs}` matches lone
+ * ones under the `u` flag), C.6 inappropriate for plain text, C.7 ideographic description characters, C.8
+ * display-changing and deprecated characters, C.9 tagging characters. The tables are copied whole even where
+ * the earlier steps make an entry unreachable (C.1.2 is mapped away; NFKC turns C.8's U+0340/0341 into
+ * U+0300/0301), so each line can be checked against the RFC.
  */
 const PROHIBITED = new RegExp(
   '[' +

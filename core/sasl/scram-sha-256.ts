@@ -3,7 +3,7 @@ import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concat, fromBase64, fromUtf8, toBase64, utf8 } from '../bytes.js';
 import { SaslError } from '../errors.js';
-import type { Secret } from '../secret.js';
+import { revealText, type SecretText } from '../secret.js';
 import type { SaslMechanism } from './mechanism.js';
 import { saslprep } from './saslprep.js';
 
@@ -23,7 +23,7 @@ export interface ScramSha256Options {
   /** The authentication identity; SASLprep'd, then escaped for the wire. */
   username: string;
   /** The password; SASLprep'd before hashing. */
-  password: string | Secret;
+  password: SecretText;
   /** Authorization identity, when acting on behalf of another user. */
   authzid?: string;
   /**
@@ -41,7 +41,7 @@ export const SCRAM_MAX_ITERATIONS = 1_000_000;
 
 /** A SCRAM-SHA-256 client mechanism. Throws SaslError if the user name or password fails SASLprep. */
 export function scramSha256(options: ScramSha256Options): SaslMechanism {
-  const password = saslprep(typeof options.password === 'string' ? options.password : options.password.reveal());
+  const password = saslprep(revealText(options.password));
   const clientNonce = options.nonce ?? toBase64(crypto.getRandomValues(new Uint8Array(24)));
   if (!NONCE.test(clientNonce)) throw new SaslError('SCRAM nonce must be printable ASCII without ","');
 

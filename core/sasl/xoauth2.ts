@@ -1,6 +1,6 @@
 import { utf8 } from '../bytes.js';
 import { SaslError } from '../errors.js';
-import type { Secret } from '../secret.js';
+import { revealText, type SecretText } from '../secret.js';
 import { parseOAuthError, type OAuthError, type OAuthMechanism } from './oauthbearer.js';
 
 /**
@@ -18,12 +18,12 @@ export interface Xoauth2Options {
   /** The mailbox the token belongs to. */
   username: string;
   /** The OAuth 2.0 access token. */
-  accessToken: string | Secret;
+  accessToken: SecretText;
 }
 
 /** An XOAUTH2 client mechanism. Throws SaslError if the user name or token contains 0x01. */
 export function xoauth2(options: Xoauth2Options): OAuthMechanism {
-  const token = typeof options.accessToken === 'string' ? options.accessToken : options.accessToken.reveal();
+  const token = revealText(options.accessToken);
   if (options.username.includes('\x01') || token.includes('\x01')) {
     throw new SaslError('XOAUTH2: the user name and token must not contain 0x01');
   }

@@ -183,6 +183,7 @@ export class Pop3ClientEngine {
   readonly #line = new LineAssembler();
   #phase: Phase = 'status';
   #listing: string[] = [];
+  #listingOctets = 0;
   #unstuffer = new DotUnstuffer();
   #bodyOctets = 0;
   /** AUTH: the error that made us cancel with `*`; the server's -ERR then completes the command with it. */
@@ -480,10 +481,10 @@ export class Pop3ClientEngine {
         this.#line.append(chunk.subarray(pos), max, what);
         return;
       }
-      const line = fromUtf8(this.#line.finish(chunk.subarray(pos, lf + 1), max, what));
+      const line = this.#line.finish(chunk.subarray(pos, lf + 1), max, what);
       pos = lf + 1;
-      if (listing) this.#onListingLine(line);
-      else this.#onStatusLine(line);
+      if (listing) this.#onListingLine(fromUtf8(line), line.length);
+      else this.#onStatusLine(fromUtf8(line));
     }
   }
 
@@ -521,6 +522,7 @@ export class Pop3ClientEngine {
       case 'listing':
         this.#phase = 'listing';
         this.#listing = [];
+        this.#listingOctets = 0;
         return;
       case 'body':
         this.#phase = 'body';
@@ -588,17 +590,19 @@ export class Pop3ClientEngine {
     this.#pump();
   }
 
-  #onListingLine(line: string): void {
+  #onListingLine(line: string, octets: number): void {
     const head = this.#inFlight[0]!;
     if (this.#trace) this.#emit({ type: 'trace', from: 'server', line });
     if (line === '.') {
       this.#complete(head, '', undefined, listingResult(head.command, this.#listing, this.#state));
       return;
     }
-    if (this.#listing.length === this.#limits.maxListingEntries) {
+    this.#listingOctets += octets;
+    if (this.#listing.length === this.#limits.maxListingEntries || this.#listingOctets > this.#limits.maxListingOctets) {
+      const { maxListingEntries, maxListingOctets } = this.#limits;
       throw new RemoteProtocolError(
-        ErrorCode.TooManyEntries,
-        `${head.command.redacted} listing has more than ${this.#limits.maxListingEntries} entries`,
+        ErrorCode.ListingTooLarge,
+        `${head.command.redacted} listing has more than ${maxListingEntries} entries or ${maxListingOctets} octets`,
       );
     }
     this.#listing.push(line.startsWith('.') ? line.slice(1) : line);

@@ -29,8 +29,8 @@ export const ErrorCode = {
   Protocol: 'POP3_ERR_PROTOCOL',
   /** A status line or listing line exceeded its configured limit. */
   LineTooLong: 'POP3_ERR_LINE_TOO_LONG',
-  /** A listing (LIST, UIDL, CAPA, LANG) exceeded the configured number of entries. */
-  TooManyEntries: 'POP3_ERR_TOO_MANY_ENTRIES',
+  /** A listing (LIST, UIDL, CAPA, LANG) exceeded the configured number of entries or octets. */
+  ListingTooLarge: 'POP3_ERR_LISTING_TOO_LARGE',
   /** The stream ended before a reply was complete. */
   UnexpectedEnd: 'POP3_ERR_UNEXPECTED_END',
   /** Bytes arrived between the +OK to STLS and the TLS handshake (STARTTLS injection). */

@@ -2,7 +2,7 @@ import { ErrorCode, LocalProtocolError } from './errors.js';
 
 /**
  * Every limit the client engine enforces, in one place. Exceeding one ends the session with a
- * RemoteProtocolError (code POP3_ERR_LINE_TOO_LONG or POP3_ERR_TOO_MANY_ENTRIES): parsing never continues
+ * RemoteProtocolError (code POP3_ERR_LINE_TOO_LONG or POP3_ERR_LISTING_TOO_LARGE): parsing never continues
  * past a broken limit, and memory stays bounded whatever the server sends.
  *
  * Message bodies (RETR, TOP) have no line limit: they stream out in pieces as they arrive.
@@ -17,6 +17,11 @@ export interface Limits {
   maxListingLine: number;
   /** Most entries in one listing (LIST, UIDL, CAPA, LANG). Default 1,000,000. */
   maxListingEntries: number;
+  /**
+   * Most octets in one listing, line ends included: what a listing can cost in memory before it is parsed.
+   * Default 64 MiB (a million UIDL lines take about 30 MiB).
+   */
+  maxListingOctets: number;
   /** Longest command line the client sends, CRLF included (RFC 2449 section 4). Default 255. */
   maxCommandLine: number;
 }
@@ -25,6 +30,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxStatusLine: 8192,
   maxListingLine: 4096,
   maxListingEntries: 1_000_000,
+  maxListingOctets: 64 * 1024 * 1024,
   maxCommandLine: 255,
 });
 

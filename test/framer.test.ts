@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, RemoteProtocolError } from '../core/errors.js';
+import { DotUnstuffer, LineAssembler } from '../core/framer.js';
+
+const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
+const bytes = (value: string): Uint8Array => new Uint8Array(Buffer.from(value, 'latin1'));
+
+/** The ways a body can reach the engine; each takes a different search path inside DotUnstuffer. */
+const kinds = {
+  'Node Buffer (native sequence search)': (piece: Uint8Array) => Buffer.from(piece),
+  'plain Uint8Array (latin1 string search)': (piece: Uint8Array) => new Uint8Array(piece),
+} as const;
+
+/** Decode `wire` cut into pieces of `size`; returns the body and what followed the terminator. */
+function decode(wire: string, size: number, wrap: (piece: Uint8Array) => Uint8Array) {
+  const unstuffer = new DotUnstuffer();
+  const all = bytes(wire);
+  const pieces: string[] = [];
+  for (let offset = 0; offset < all.length; offset += size) {
+    const chunk = wrap(all.subarray(offset, offset + size));
+    const end = unstuffer.decode(chunk, 0, (piece) => pieces.push(text(piece)));
+    if (end !== -1) return { body: pieces.join(''), rest: text(chunk.subarray(end)) + wire.slice(offset + size) };
+  }
+  return { body: pieces.join(''), rest: undefined };
+}
+
+const cases: [name: string, wire: string, body: string][] = [
+  ['an empty body', '.\r\n', ''],
+  ['plain lines', 'a\r\nb\r\n.\r\n', 'a\r\nb\r\n'],
+  ['stuffed dots at every depth', '..\r\n...\r\n..x\r\n.. y\r\n.\r\n', '.\r\n..\r\n.x\r\n. y\r\n'],
+  ['a first line that starts with a dot', '..hidden\r\n.\r\n', '.hidden\r\n'],
+  ['bare LF line ends and terminator', 'a\n..b\n.\n', 'a\n.b\n'],
+  ['a dot then CR without LF is content', 'x\r\n.\rz\r\n.\r\n', 'x\r\n\rz\r\n'],
+  ['a terminator-like sequence mid-line', 'a.\r\n.b\r\n.\r\n', 'a.\r\nb\r\n'],
+  ['blank lines', '\r\n\r\n.\r\n', '\r\n\r\n'],
+];
+
+describe('DotUnstuffer', () => {
+  for (const [kind, wrap] of Object.entries(kinds)) {
+    describe(kind, () => {
+      for (const [name, wire, body] of cases) {
+        it(`${name}, at every chunk size`, () => {
+          for (let size = 1; size <= wire.length + 1; size++) {
+            expect(decode(wire + '+OK next', size, wrap), `chunk size ${size}`).toEqual({ body, rest: '+OK next' });
+          }
+        });
+      }
+
+      it('finds the terminator after a large chunk of plain lines (the fast path)', () => {
+        const line = 'The quick brown fox jumps over the lazy dog.\r\n';
+        const plain = line.repeat(4000);
+        const wire = `${plain}..dot\r\n${plain}.\r\n+OK`;
+        expect(decode(wire, 64 * 1024, wrap)).toEqual({ body: `${plain}.dot\r\n${plain}`, rest: '+OK' });
+      });
+
+      it('decodes a large chunk from an offset, as after a status line in the same chunk', () => {
+        const plain = 'The quick brown fox jumps over the lazy dog.\r\n'.repeat(100);
+        const chunk = wrap(bytes(`+OK 1 octets\r\n${plain}..dot\r\n.\r\n+OK`));
+        const pieces: string[] = [];
+        const end = new DotUnstuffer().decode(chunk, 14, (piece) => pieces.push(text(piece)));
+        expect(pieces.join('')).toBe(`${plain}.dot\r\n`);
+        expect(text(chunk.subarray(end))).toBe('+OK');
+      });
+    });
+  }
+
+  it('hands out views of the input, never copies, and never more than one chunk', () => {
+    const unstuffer = new DotUnstuffer();
+    const chunk = Buffer.from('line one\r\nline two\r\n');
+    const pieces: Uint8Array[] = [];
+    expect(unstuffer.decode(chunk, 0, (piece) => pieces.push(piece))).toBe(-1);
+    expect(pieces).toHaveLength(1);
+    expect(pieces[0]!.buffer).toBe(chunk.buffer);
+    expect(unstuffer.midLine).toBe(false);
+  });
+
+  it('reports a cut in the middle of a line', () => {
+    const unstuffer = new DotUnstuffer();
+    unstuffer.decode(bytes('half a li'), 0, () => {});
+    expect(unstuffer.midLine).toBe(true);
+  });
+
+  it('starts decoding at the given position', () => {
+    const unstuffer = new DotUnstuffer();
+    const pieces: string[] = [];
+    const chunk = bytes('+OK\r\nbody\r\n.\r\n');
+    expect(unstuffer.decode(chunk, 5, (piece) => pieces.push(text(piece)))).toBe(chunk.length);
+    expect(pieces.join('')).toBe('body\r\n');
+  });
+});
+
+describe('LineAssembler', () => {
+  it('returns a complete line as a view without its CRLF or LF', () => {
+    const assembler = new LineAssembler();
+    const chunk = bytes('+OK hello\r\n');
+    const line = assembler.finish(chunk, 100, 'a status line');
+    expect(text(line)).toBe('+OK hello');
+    expect(line.buffer).toBe(chunk.buffer);
+    expect(text(assembler.finish(bytes('+OK bare\n'), 100, 'a status line'))).toBe('+OK bare');
+  });
+
+  it('joins pieces and counts the pending bytes', () => {
+    const assembler = new LineAssembler();
+    assembler.append(bytes('+O'), 100, 'a status line');
+    assembler.append(bytes('K fi'), 100, 'a status line');
+    expect(assembler.pending).toBe(6);
+    expect(text(assembler.finish(bytes('ne\r\n'), 100, 'a status line'))).toBe('+OK fine');
+    expect(assembler.pending).toBe(0);
+  });
+
+  it('refuses a line over the limit, whether it arrives whole or in pieces', () => {
+    const whole = new LineAssembler();
+    expect(() => whole.finish(bytes(`${'x'.repeat(20)}\r\n`), 21, 'a status line')).toThrow(RemoteProtocolError);
+    const pieces = new LineAssembler();
+    pieces.append(bytes('x'.repeat(20)), 21, 'a status line');
+    let error: unknown;
+    try {
+      pieces.append(bytes('xx'), 21, 'a status line');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect((error as RemoteProtocolError).code).toBe(ErrorCode.LineTooLong);
+    expect((error as RemoteProtocolError).message).toBe('a status line longer than 21 octets');
+  });
+
+  it('accepts a line of exactly the limit, line end included', () => {
+    const assembler = new LineAssembler();
+    assembler.append(bytes('x'.repeat(19)), 21, 'a status line');
+    expect(text(assembler.finish(bytes('\r\n'), 21, 'a status line'))).toBe('x'.repeat(19));
+  });
+});

@@ -23,7 +23,8 @@
  * `Limits`.
  *
  * A server that breaks the protocol moves the engine to the sticky `failed` state: every pending command gets
- * a `failed` event, a `closed` event carries the RemoteProtocolError, and every later command throws it.
+ * a `failed` event, a `closed` event carries the RemoteProtocolError, every later command throws it, and
+ * bytes not yet taken with takeOutgoing() are dropped (there is no session left to send them to).
  * An -ERR is not a protocol error: it is a `rejected` event with a ServerError and its response code.
  *
  * After +OK to STLS the engine emits `starttls` and waits for `tlsStarted()`; any byte that arrives before
@@ -182,6 +183,8 @@ export class Pop3ClientEngine {
   // Reading the reply of #inFlight[0].
   readonly #line = new LineAssembler();
   #phase: Phase = 'status';
+  /** The +OK line that opened the listing or body being read; `done` repeats it. */
+  #status: { text: string; code: string | undefined } = { text: '', code: undefined };
   #listing: string[] = [];
   #listingOctets = 0;
   #unstuffer = new DotUnstuffer();
@@ -221,6 +224,7 @@ export class Pop3ClientEngine {
 
   /** The driver finished the TLS handshake the `starttls` event asked for. */
   tlsStarted(): void {
+    if (this.#error !== undefined) throw this.#error;
     if (this.#state !== 'starttls') {
       throw new LocalProtocolError(ErrorCode.WrongState, 'tlsStarted() without a pending STLS');
     }
@@ -234,21 +238,23 @@ export class Pop3ClientEngine {
   // ─── Commands ──────────────────────────────────────────────────────────────────────────────────────────
 
   user(name: string): CommandHandle<'USER'> {
-    return this.#enqueue(this.#builder.user(name));
+    return this.#enqueue(() => this.#builder.user(name));
   }
 
   pass(password: Argument): CommandHandle<'PASS'> {
-    return this.#enqueue(this.#builder.pass(password));
+    return this.#enqueue(() => this.#builder.pass(password));
   }
 
   /** APOP (RFC 1939 section 7): needs the timestamp of a greeting that has already arrived. */
   apop(name: string, password: Argument): CommandHandle<'APOP'> {
-    const timestamp = this.#greeting?.timestamp;
-    if (timestamp === undefined) {
-      const why = this.#greeting === undefined ? 'before the greeting' : 'the greeting has no timestamp';
-      throw new LocalProtocolError(ErrorCode.NotSupported, `APOP is impossible: ${why}`);
-    }
-    return this.#enqueue(this.#builder.apop(name, apopDigest(timestamp, revealText(password))));
+    return this.#enqueue(() => {
+      const timestamp = this.#greeting?.timestamp;
+      if (timestamp === undefined) {
+        const why = this.#greeting === undefined ? 'before the greeting' : 'the greeting has no timestamp';
+        throw new LocalProtocolError(ErrorCode.NotSupported, `APOP is impossible: ${why}`);
+      }
+      return this.#builder.apop(name, apopDigest(timestamp, revealText(password)));
+    });
   }
 
   /**
@@ -257,61 +263,61 @@ export class Pop3ClientEngine {
    * empty challenge instead (the two-step form some servers, such as Office 365 for XOAUTH2, expect).
    */
   auth(mechanism: SaslMechanism, options: { initialResponse?: boolean } = {}): CommandHandle<'AUTH'> {
-    return this.#enqueue(this.#builder.auth(mechanism, options.initialResponse !== false));
+    return this.#enqueue(() => this.#builder.auth(mechanism, options.initialResponse !== false));
   }
 
   stat(): CommandHandle<'STAT'> {
-    return this.#enqueue(this.#builder.stat());
+    return this.#enqueue(() => this.#builder.stat());
   }
 
   /** LIST for every message (a listing), or for one (a single line). */
   list(message?: number): CommandHandle<'LIST'> {
-    return this.#enqueue(this.#builder.list(message));
+    return this.#enqueue(() => this.#builder.list(message));
   }
 
   /** UIDL for every message (a listing), or for one (a single line). */
   uidl(message?: number): CommandHandle<'UIDL'> {
-    return this.#enqueue(this.#builder.uidl(message));
+    return this.#enqueue(() => this.#builder.uidl(message));
   }
 
   retr(message: number): CommandHandle<'RETR'> {
-    return this.#enqueue(this.#builder.retr(message));
+    return this.#enqueue(() => this.#builder.retr(message));
   }
 
   top(message: number, lines: number): CommandHandle<'TOP'> {
-    return this.#enqueue(this.#builder.top(message, lines));
+    return this.#enqueue(() => this.#builder.top(message, lines));
   }
 
   dele(message: number): CommandHandle<'DELE'> {
-    return this.#enqueue(this.#builder.dele(message));
+    return this.#enqueue(() => this.#builder.dele(message));
   }
 
   noop(): CommandHandle<'NOOP'> {
-    return this.#enqueue(this.#builder.noop());
+    return this.#enqueue(() => this.#builder.noop());
   }
 
   rset(): CommandHandle<'RSET'> {
-    return this.#enqueue(this.#builder.rset());
+    return this.#enqueue(() => this.#builder.rset());
   }
 
   quit(): CommandHandle<'QUIT'> {
-    return this.#enqueue(this.#builder.quit());
+    return this.#enqueue(() => this.#builder.quit());
   }
 
   capa(): CommandHandle<'CAPA'> {
-    return this.#enqueue(this.#builder.capa());
+    return this.#enqueue(() => this.#builder.capa());
   }
 
   stls(): CommandHandle<'STLS'> {
-    return this.#enqueue(this.#builder.stls());
+    return this.#enqueue(() => this.#builder.stls());
   }
 
   utf8(): CommandHandle<'UTF8'> {
-    return this.#enqueue(this.#builder.utf8());
+    return this.#enqueue(() => this.#builder.utf8());
   }
 
   lang(tag?: string): CommandHandle<'LANG'> {
-    return this.#enqueue(this.#builder.lang(tag));
+    return this.#enqueue(() => this.#builder.lang(tag));
   }
 
   /**
@@ -319,7 +325,7 @@ export class Pop3ClientEngine {
    * For extensions and experiments; `multiline` says whether +OK starts a dot-terminated body.
    */
   raw(line: Argument, options: { multiline?: boolean } = {}): CommandHandle<'RAW'> {
-    return this.#enqueue(this.#builder.raw(line, options.multiline === true));
+    return this.#enqueue(() => this.#builder.raw(line, options.multiline === true));
   }
 
   // ─── Outputs ───────────────────────────────────────────────────────────────────────────────────────────
@@ -394,10 +400,12 @@ export class Pop3ClientEngine {
 
   // ─── Queueing and sending ──────────────────────────────────────────────────────────────────────────────
 
-  #enqueue<V extends Verb>(command: Command): CommandHandle<V> {
+  /** Queue the command `build` makes, once the session is known to be usable (so a dead one says why first). */
+  #enqueue<V extends Verb>(build: () => Command): CommandHandle<V> {
     if (this.#error !== undefined) throw this.#error;
     if (this.#state === 'closed') throw new LocalProtocolError(ErrorCode.SessionClosed, 'the session is closed');
-    const why = command.verb === 'RAW' ? undefined : refusal(command.verb, this.#projection);
+    const command = build();
+    const why = refusal(command.verb, this.#projection);
     if (why !== undefined) throw new LocalProtocolError(ErrorCode.WrongState, why);
     this.#projection = afterSuccess(command.verb, this.#projection);
     const handle: CommandHandle<V> = { id: this.#nextId++, verb: command.verb as V, command: command.redacted };
@@ -415,7 +423,7 @@ export class Pop3ClientEngine {
       if (last !== undefined && (isBarrier(last.command.verb) || !pipelining)) return;
       const next = this.#queue.shift()!;
       // An earlier command may have failed since this one was queued: check it against what is true now.
-      const why = next.command.verb === 'RAW' ? undefined : refusal(next.command.verb, this.#currentProjection());
+      const why = refusal(next.command.verb, this.#currentProjection());
       if (why !== undefined) {
         const error = new LocalProtocolError(ErrorCode.Cancelled, `${next.handle.command} not sent: ${why}`);
         this.#emit({ type: 'failed', handle: next.handle, error });
@@ -481,9 +489,10 @@ export class Pop3ClientEngine {
         this.#line.append(chunk.subarray(pos), max, what);
         return;
       }
+      const octets = this.#line.pending + lf + 1 - pos; // the whole line, its end included
       const line = this.#line.finish(chunk.subarray(pos, lf + 1), max, what);
       pos = lf + 1;
-      if (listing) this.#onListingLine(fromUtf8(line), line.length);
+      if (listing) this.#onListingLine(fromUtf8(line), octets);
       else this.#onStatusLine(fromUtf8(line));
     }
   }
@@ -523,15 +532,21 @@ export class Pop3ClientEngine {
         this.#phase = 'listing';
         this.#listing = [];
         this.#listingOctets = 0;
+        this.#status = { text, code };
         return;
       case 'body':
         this.#phase = 'body';
         this.#unstuffer = new DotUnstuffer();
         this.#bodyOctets = 0;
+        this.#status = { text, code };
         this.#emit({ type: 'status', handle: head.handle, text, code, octets: announcedOctets(text) });
         return;
       case 'sasl':
         if (this.#saslCancel !== undefined) {
+          // AUTH fails for the reason the client cancelled (e.g. a forged SCRAM signature); the session dies
+          // because a server that accepts a cancelled exchange cannot be trusted.
+          this.#inFlight.shift();
+          this.#emit({ type: 'failed', handle: head.handle, error: this.#saslCancel });
           throw new RemoteProtocolError(ErrorCode.Protocol, 'the server accepted an AUTH exchange the client cancelled');
         }
         // A server that cannot prove itself (SCRAM) must not be trusted with the session.
@@ -554,6 +569,12 @@ export class Pop3ClientEngine {
     }
     // RFC 1939 section 6: the session ends after QUIT whatever the answer.
     if (verb === 'QUIT') return this.#close();
+    // What was queued behind STLS counted on encryption: none of it may go out in plaintext.
+    if (verb === 'STLS') {
+      const error = new LocalProtocolError(ErrorCode.Cancelled, `not sent: the server refused STLS (${text})`);
+      for (const pending of this.#queue) this.#emit({ type: 'failed', handle: pending.handle, error });
+      this.#queue = [];
+    }
     if (verb === 'PASS' || verb === 'USER') this.#userGiven = false;
     if (isBarrier(verb) || verb === 'USER') this.#reproject();
     this.#pump();
@@ -594,7 +615,8 @@ export class Pop3ClientEngine {
     const head = this.#inFlight[0]!;
     if (this.#trace) this.#emit({ type: 'trace', from: 'server', line });
     if (line === '.') {
-      this.#complete(head, '', undefined, listingResult(head.command, this.#listing, this.#state));
+      const { text, code } = this.#status;
+      this.#complete(head, text, code, listingResult(head.command, this.#listing, this.#state));
       return;
     }
     this.#listingOctets += octets;
@@ -619,7 +641,7 @@ export class Pop3ClientEngine {
     const verb = head.command.verb;
     const result: CommandResult =
       verb === 'RAW' ? { verb, octets } : { verb: verb as 'RETR' | 'TOP', message: head.command.message!, octets };
-    this.#complete(head, '', undefined, result);
+    this.#complete(head, this.#status.text, this.#status.code, result);
   }
 
   #onChallenge(head: Pending, text: string): void {

@@ -15,7 +15,6 @@ import { ErrorCode, RemoteProtocolError } from './errors.js';
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
-const CR_ONLY = Uint8Array.of(CR);
 
 /** Collects the bytes of one line that arrives split across chunks, up to a maximum length. */
 export class LineAssembler {
@@ -165,8 +164,11 @@ export class DotUnstuffer {
         }
       } else {
         if (chunk[i] === LF) return this.#end(i + 1);
-        // `.` CR then something else: not a terminator, so the CR is content (held back until now).
-        emit(CR_ONLY);
+        // `.` CR then something else: not a terminator, so the held-back CR is content after all. It goes
+        // out with the bytes that follow when it is in this chunk, else on its own in a fresh array (the
+        // earlier chunk may already be reused by the caller).
+        if (i > pos) start = i - 1;
+        else emit(Uint8Array.of(CR));
         state = BodyState.MidLine;
       }
     }

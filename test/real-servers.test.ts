@@ -7,12 +7,13 @@
  * nonce) and APOP produce what the real clients sent. Then each exchange is checked for what it means,
  * with the expected values read from the fixture's S: lines by this file's own small parsers.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { Capabilities } from '../core/capabilities.js';
 import { ErrorCode } from '../core/errors.js';
 import {
   FIXTURE_PASSWORD,
-  loadTranscript,
+  findTranscripts,
   type NormalizedEvent,
   type NormalizedHandle,
   parseTranscript,
@@ -20,14 +21,11 @@ import {
   replayEverySplit,
   type ReplayOptions,
   type ReplayResult,
+  splitEvenly,
   type Transcript,
 } from './support/transcript.js';
 
 const ROOT = new URL('./fixtures/real-servers/', import.meta.url);
-const SERVERS = readdirSync(ROOT, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .map((entry) => entry.name)
-  .sort();
 
 interface Fixture {
   readonly server: string;
@@ -37,17 +35,14 @@ interface Fixture {
   readonly transcript: Transcript;
 }
 
-const FIXTURES: Fixture[] = SERVERS.flatMap((server) =>
-  readdirSync(new URL(`${server}/`, ROOT))
-    .filter((file) => file.endsWith('.txt'))
-    .sort()
-    .map((file) => ({
-      server,
-      exchange: file.slice(0, -'.txt'.length),
-      path: `${server}/${file}`,
-      transcript: loadTranscript(new URL(`${server}/${file}`, ROOT)),
-    })),
-);
+// Discovered, so that new capture files are replayed without touching this file.
+const FIXTURES: Fixture[] = findTranscripts(ROOT).map((file) => ({
+  server: file.group,
+  exchange: file.name,
+  path: file.path,
+  transcript: file.transcript,
+}));
+const SERVERS = [...new Set(FIXTURES.map((f) => f.server))];
 
 const MODES = ['lockstep', 'upfront'] as const;
 const whole: ReplayOptions['chunks'] = (epoch) => [epoch];
@@ -172,7 +167,7 @@ function expectCleanSession(result: ReplayResult, transcript: Transcript): void 
 // ─── What each exchange means ─────────────────────────────────────────────────────────────────────────────
 
 /** The capability sets each server announces, beyond the lines themselves. */
-const CAPABILITIES: Record<string, (caps: CapabilitiesLike, where: 'authorization' | 'transaction') => void> = {
+const CAPABILITIES: Record<string, (caps: Capabilities, where: 'authorization' | 'transaction') => void> = {
   dovecot: (caps, where) => {
     expect(caps.sasl).toEqual(where === 'authorization' ? ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256'] : []);
     expect(caps.other.map((other) => other.tag)).toEqual(['CAPA']);
@@ -199,32 +194,18 @@ const CAPABILITIES: Record<string, (caps: CapabilitiesLike, where: 'authorizatio
   },
 };
 
-type CapabilitiesLike = {
-  state: string;
-  lines: readonly string[];
-  stls: boolean;
-  top: boolean;
-  uidl: boolean;
-  user: boolean;
-  pipelining: boolean;
-  respCodes: boolean;
-  sasl: readonly string[];
-  expire: unknown;
-  loginDelay: unknown;
-  implementation: string | undefined;
-  utf8: unknown;
-  other: readonly { tag: string }[];
-};
 
 /** Check the `occurrence`-th CAPA: its typed set against its lines and the server's known announcements. */
-function checkCapa(f: Fixture, result: ReplayResult, where: 'authorization' | 'transaction', occurrence = 0): CapabilitiesLike {
+function checkCapa(f: Fixture, result: ReplayResult, where: 'authorization' | 'transaction', occurrence = 0): Capabilities {
   const event = done(result, 'CAPA', occurrence);
-  const caps = (event.result as { capabilities: CapabilitiesLike }).capabilities;
+  const caps = (event.result as { capabilities: Capabilities }).capabilities;
   const lines = listingLines(splitReplies(replyLines(f.transcript, 'CAPA', occurrence), [true])[0]!.lines);
   expect(caps.lines).toEqual(lines);
   expect(caps.state).toBe(where);
   expect(caps.stls).toBe(lines.includes('STLS'));
-  expect(caps).toMatchObject({ top: true, uidl: true, pipelining: true, respCodes: true });
+  expect(caps).toMatchObject({ top: true, uidl: true, pipelining: true });
+  // Courier alone sends no RESP-CODES (and no response codes, see user-pass-wrong).
+  expect(caps.respCodes).toBe(f.server !== 'courier');
   CAPABILITIES[f.server]!(caps, where);
   return caps;
 }
@@ -407,6 +388,73 @@ function checkPipelinedReplies(f: Fixture, result: ReplayResult): void {
 
 // ─── The tests ────────────────────────────────────────────────────────────────────────────────────────────
 
+describe('the transcript format (test/support/transcript.ts)', () => {
+  const text = [
+    '# header one',
+    '# header two',
+    'S: +OK hi <1.2@x>',
+    'C: USER a',
+    'S: +OK',
+    'C: PASS b',
+    'S: +OK in',
+    '# --- the next 2 C: lines are one write (pipelined burst) ---',
+    'C: STAT',
+    'C: AUTH PLAIN',
+    'S: +OK 1 2',
+    'S: + ',
+    'C: AGEAYg==',
+    'S: -ERR no',
+    'C: STLS',
+    'S: +OK go',
+    '# TLS established (TLSv1.3)',
+    'C: QUIT',
+    'S: +OK bye',
+    '#no-eol',
+    '',
+  ].join('\r\n');
+  const t = parseTranscript(text);
+
+  it('splits the server stream at TLS markers and honours #no-eol', () => {
+    expect(t.header).toEqual(['header one', 'header two']);
+    expect(t.implicitTls).toBe(false);
+    expect(t.serverEpochs.map((epoch) => Buffer.from(epoch).toString('latin1'))).toEqual([
+      '+OK hi <1.2@x>\r\n+OK\r\n+OK in\r\n+OK 1 2\r\n+ \r\n-ERR no\r\n+OK go\r\n',
+      '+OK bye',
+    ]);
+    expect(t.clientBytes).toBe('USER a\r\nPASS b\r\nSTAT\r\nAUTH PLAIN\r\nAGEAYg==\r\nSTLS\r\nQUIT\r\n');
+  });
+
+  it('groups commands as written, and knows SASL answers are not commands', () => {
+    expect(t.groups.map((group) => [group.commands.map((c) => c.text), group.burst, group.epoch, group.offset])).toEqual([
+      [['USER a'], false, 0, 16],
+      [['PASS b'], false, 0, 21],
+      [['STAT', 'AUTH PLAIN'], true, 0, 29],
+      [['STLS'], false, 0, 51],
+      [['QUIT'], false, 1, 0],
+    ]);
+    expect(t.steps.filter((step) => step.kind === 'client' && step.sasl).map((step) => step.line)).toEqual([13]);
+  });
+
+  it('reads implicit TLS from a marker before any data', () => {
+    const implicit = parseTranscript('# x\r\n# TLS established\r\nS: +OK\r\nC: QUIT\r\nS: +OK\r\n');
+    expect(implicit.implicitTls).toBe(true);
+    expect(implicit.serverEpochs).toHaveLength(1);
+    expect(replay(implicit, { chunks: whole }).engine.tls).toBe(true);
+  });
+
+  it('rejects malformed transcripts, naming the line', () => {
+    expect(() => parseTranscript('S: +OK\r\nX: what\r\n')).toThrow(/line 2/);
+    expect(() => parseTranscript('#no-eol\r\n')).toThrow(/line 1.*#no-eol/);
+    expect(() => parseTranscript('S: +OK\r\n# --- the next 2 C: lines are one write ---\r\nC: STAT\r\nS: +OK 1 2\r\n')).toThrow(/burst/);
+  });
+
+  it('replays a server line without its line end as a stream cut short', () => {
+    const cut = parseTranscript('S: +OK hi\r\nC: QUIT\r\nS: +OK bye\r\n#no-eol\r\n');
+    const result = replay(cut, { chunks: whole });
+    expect(result.error).toMatchObject({ code: ErrorCode.UnexpectedEnd, message: expect.stringContaining('in the middle of the reply line to QUIT') });
+  });
+});
+
 describe('real-server fixtures', () => {
   it('are discovered: four servers, every README exchange', () => {
     expect(SERVERS).toEqual(['courier', 'cyrus', 'dovecot', 'mailutils']);
@@ -437,8 +485,9 @@ describe('pipelining', () => {
 
   it.each(SERVERS)('%s: without pipelining, the burst goes out one command per reply', (server) => {
     const f = fixture(server, 'pipelined');
-    const result = replay(f.transcript, { chunks: whole, mode: 'upfront', engine: { pipelining: false } });
-    expect(result.writes.filter((write) => write.split('\r\n').length > 2)).toEqual([]);
+    // Byte by byte, so that each write is taken as soon as the engine makes it.
+    const result = replay(f.transcript, { chunks: (epoch) => splitEvenly(epoch, 1), mode: 'upfront', engine: { pipelining: false } });
+    expect(result.writes).toEqual(f.transcript.clientBytes.split(/(?<=\r\n)/));
     expect(result.clientBytes).toBe(f.transcript.clientBytes);
   });
 });
@@ -464,6 +513,46 @@ describe('STLS', () => {
   });
 });
 
+describe('bare LF', () => {
+  /** Events with CR removed from every string and the octet counts dropped (a body is shorter without CRs). */
+  const withoutCr = (result: ReplayResult): string =>
+    JSON.stringify(result.events, (key, value: unknown) => (key === 'octets' ? undefined : typeof value === 'string' ? value.replaceAll('\r', '') : value));
+
+  // DESIGN.md: be liberal where real servers are sloppy. The same sessions with every server line ended by LF.
+  it.each(SERVERS)('%s: every session reads the same when the server ends its lines with LF alone', (server) => {
+    for (const f of FIXTURES.filter((candidate) => candidate.server === server)) {
+      const text = readFileSync(new URL(f.path, ROOT), 'latin1');
+      const lf = parseTranscript(text.replace(/^(S: [^\r\n]*)\r\n/gm, '$1\n'));
+      expect(byteStringOf(lf.serverEpochs).includes('\r'), f.path).toBe(false);
+      const result = replayEverySplit(lf, { mode: 'lockstep' });
+      expect(result.clientBytes, f.path).toBe(f.transcript.clientBytes);
+      expect(withoutCr(result), f.path).toBe(withoutCr(replay(f.transcript, { chunks: whole })));
+    }
+  });
+});
+
+function byteStringOf(epochs: readonly Uint8Array[]): string {
+  return epochs.map((epoch) => Buffer.from(epoch).toString('latin1')).join('');
+}
+
+describe('STARTTLS injection', () => {
+  // The attack: plaintext bytes queued behind the +OK to STLS, hoping to be read as a reply over TLS.
+  it.each(SERVERS)('%s: a line injected after the +OK to STLS fails the session, at every split point', (server) => {
+    const text = readFileSync(new URL(fixture(server, 'capa-after-stls').path, ROOT), 'latin1');
+    const injected = parseTranscript(text.replace(/^# TLS established/m, 'S: +OK injected\r\n$&'));
+    for (const mode of MODES) {
+      const result = replayEverySplit(injected, { mode });
+      expect(result.error).toMatchObject({ name: 'RemoteProtocolError', code: ErrorCode.TlsInjection });
+      // Nothing was sent after STLS, and nothing after it succeeded. (In upfront mode the engine may have
+      // dropped even those bytes: it failed within the receive() call that made them; see replayEverySplit.)
+      if (mode === 'lockstep') expect(result.clientBytes).toBe('CAPA\r\nSTLS\r\n');
+      else expect('CAPA\r\nSTLS\r\n'.startsWith(result.clientBytes)).toBe(true);
+      expect(result.events.filter((event) => event.type === 'done').map((event) => (event as { handle: NormalizedHandle }).handle.verb)).toEqual(['CAPA', 'STLS']);
+      expect(result.events.filter((event) => event.type === 'closed')).toHaveLength(1);
+    }
+  });
+});
+
 const CAPA_SASL_OVER_TLS: Record<string, string[]> = {
   dovecot: ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256'],
   mailutils: [],
@@ -477,8 +566,9 @@ describe('SCRAM-SHA-256', () => {
     const text = readFileSync(new URL(fixture(server, 'auth-scram-sha-256').path, ROOT), 'latin1');
     const serverFinal = /^S: \+ (dj1[A-Za-z0-9+/=]+)\r\n/m.exec(text)![1]!;
     const wrong = Buffer.from(`v=${Buffer.alloc(32, 7).toString('base64')}`).toString('base64');
+    // The client answers the wrong proof with `*` (RFC 5034 cancel) instead of its empty line.
     let forgedText = text.replace(serverFinal, wrong).replace(/^C: \r\n/m, 'C: *\r\n');
-    if (final !== undefined) forgedText = forgedText.replace(/(^S: \+ .*\r\n)(S: \+OK[^\r]*\r\n)/m, `$1S: ${final}\r\n`);
+    if (final !== undefined) forgedText = forgedText.replace(/(^C: \*\r\n)S: [^\r]*\r\n/m, `$1S: ${final}\r\n`);
     return parseTranscript(forgedText);
   }
 
@@ -486,7 +576,7 @@ describe('SCRAM-SHA-256', () => {
   it.each(['dovecot', 'cyrus'])('%s: a wrong server signature makes the client cancel, and AUTH fails with a SaslError', (server) => {
     const transcript = forged(server, '-ERR [AUTH] Authentication cancelled');
     for (const mode of MODES) {
-      const result = replay(transcript, { chunks: whole, mode });
+      const result = replayEverySplit(transcript, { mode });
       // `*` instead of the empty answer: the client bytes still match the (edited) transcript.
       expect(result.clientBytes).toBe(transcript.clientBytes);
       const auth = outcome(result, transcript.groups[0]!.commands[0]!.text);
@@ -501,7 +591,8 @@ describe('SCRAM-SHA-256', () => {
   it.each(['dovecot', 'cyrus'])('%s: a server that says +OK anyway ends the session, and AUTH still reports the SaslError', (server) => {
     const transcript = forged(server);
     for (const mode of MODES) {
-      const result = replay(transcript, { chunks: whole, mode });
+      // Byte by byte, so that the `*` is taken before the +OK kills the session (which drops unsent bytes).
+      const result = replay(transcript, { chunks: (epoch) => splitEvenly(epoch, 1), mode });
       expect(result.clientBytes).toBe(transcript.clientBytes.slice(0, transcript.clientBytes.indexOf('*\r\n') + 3));
       expect(result.error).toMatchObject({ name: 'RemoteProtocolError', code: ErrorCode.Protocol });
       // mechanism.ts: "the engine then cancels with `*` and the AUTH command fails with that error".

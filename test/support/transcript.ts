@@ -20,16 +20,17 @@
  * C: lines are of two kinds. Commands are turned into engine calls by the harness (USER x → user(x), APOP
  * name digest → apop(name, password), AUTH MECH [ir] → auth(mechanism(MECH)), ..., anything else →
  * raw(line)); the engine must then produce the line's exact bytes itself. C: lines that answer SASL
- * challenges (after an AUTH line, until the server's +OK or -ERR) are not commands: the engine's SASL
- * mechanism must produce them from the server's challenges.
+ * challenges (after a `+ ` challenge to an AUTH, until the server's +OK or -ERR) are not commands: the
+ * engine's SASL mechanism must produce them from the server's challenges (see ReplyTracker).
  *
  * Strings that stand for wire bytes (ReplayResult.clientBytes, .writes, data events, Transcript.clientBytes)
  * are "byte strings": latin1, one character per byte, so they compare byte for byte whatever the encoding.
  *
- * Stable API for other test files: parseTranscript, loadTranscript, replay, replayEverySplit,
- * splitEvenly/seededChunks, defaultMechanism, byteString, and the exported types.
+ * Stable API for other test files: parseTranscript, loadTranscript, findTranscripts, replay,
+ * replayEverySplit, splitEvenly / seededChunks / sliceAt, defaultMechanism / realMechanism, byteString,
+ * normalizeEvents, and the exported types.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { type ClientEngineOptions, type CommandHandle, type Greeting, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
 import { Pop3Error, ServerError } from '../../core/errors.js';
@@ -107,7 +108,7 @@ export function parseTranscript(input: string | Uint8Array): Transcript {
   const header: string[] = [];
   let implicitTls = false;
   let burstLeft = 0;
-  let inSasl = false;
+  const replies = new ReplyTracker();
 
   let start = 0;
   for (let number = 1; start < bytes.length; number++) {
@@ -152,24 +153,96 @@ export function parseTranscript(input: string | Uint8Array): Transcript {
     if (prefix === 'S: ') {
       if (burstLeft > 0) fail(`S: line inside a burst (${burstLeft} C: lines still expected)`);
       steps.push({ kind: 'server', bytes: data, line: number });
-      // The server's final answer ends a SASL exchange; `+ ` challenges do not.
-      if (startsWith(data, '+OK') || startsWith(data, '-ERR')) inSasl = false;
+      replies.server(data);
       continue;
     }
     const line = text.slice(3);
-    const sasl = inSasl;
-    steps.push({ kind: 'client', bytes: data, text: line, sasl, line: number });
+    steps.push({ kind: 'client', bytes: data, text: line, sasl: replies.client(line), line: number });
     if (burstLeft > 0) burstLeft--;
-    if (!sasl && /^AUTH /i.test(line)) inSasl = true;
   }
   if (burstLeft > 0) throw new Error(`transcript ends inside a burst (${burstLeft} C: lines missing)`);
 
   return { steps, comments, header, implicitTls, ...derive(steps) };
 }
 
+/**
+ * Tells SASL answers from commands: a C: line is a SASL answer when the oldest unanswered command is an
+ * AUTH and the server's last line was a challenge to it. For that it follows which S: lines answer which
+ * command, knowing the multi-line replies (LIST, UIDL and LANG without argument, CAPA, RETR, TOP); any
+ * other command, raw ones included, is taken to have a single-line reply.
+ */
+class ReplyTracker {
+  #greeted = false;
+  #pending: { shape: 'single' | 'multi' | 'sasl'; inBody: boolean }[] = [];
+  #challenged = false;
+
+  /** Whether the client line is a SASL answer; if it is a command, remember that it awaits a reply. */
+  client(line: string): boolean {
+    if (this.#challenged && this.#pending[0]?.shape === 'sasl') {
+      this.#challenged = false;
+      return true;
+    }
+    const [verb = '', ...args] = line.split(' ');
+    const multi = verb === 'RETR' || verb === 'TOP' || verb === 'CAPA' || (['LIST', 'UIDL', 'LANG'].includes(verb) && args.length === 0);
+    this.#pending.push({ shape: verb === 'AUTH' && args.length > 0 ? 'sasl' : multi ? 'multi' : 'single', inBody: false });
+    return false;
+  }
+
+  server(bytes: Uint8Array): void {
+    this.#challenged = false;
+    if (!this.#greeted) {
+      this.#greeted = true;
+      return;
+    }
+    const head = this.#pending[0];
+    if (head === undefined) return; // unsolicited: the engine's business
+    const line = byteString(withoutLineEnd(bytes));
+    if (head.inBody) {
+      if (line === '.') this.#pending.shift();
+    } else if (head.shape === 'sasl' && (line === '+' || line.startsWith('+ '))) {
+      this.#challenged = true;
+    } else if (head.shape === 'multi' && line.startsWith('+OK')) {
+      head.inBody = true;
+    } else {
+      this.#pending.shift();
+    }
+  }
+}
+
 /** Read and parse a transcript file (as bytes, so nothing is lost to decoding). */
 export function loadTranscript(path: string | URL): Transcript {
   return parseTranscript(new Uint8Array(readFileSync(path)));
+}
+
+/** A transcript file found by {@link findTranscripts}. */
+export interface TranscriptFile {
+  /** The path below the folder searched, e.g. `dovecot/stat.txt`. */
+  readonly path: string;
+  /** The first folder of that path (e.g. the server), or '' for a file directly in the folder. */
+  readonly group: string;
+  /** The file name without `.txt`, e.g. `stat` (for the real servers: the exchange). */
+  readonly name: string;
+  readonly transcript: Transcript;
+}
+
+/**
+ * Every `*.txt` transcript below a folder (README files and other extensions are skipped), parsed, sorted
+ * by path: new fixture files are picked up without touching the tests.
+ */
+export function findTranscripts(folder: URL): TranscriptFile[] {
+  const files = readdirSync(folder, { recursive: true, encoding: 'utf8' })
+    .map((path) => path.split('\\').join('/'))
+    .filter((path) => path.endsWith('.txt'))
+    .sort();
+  return files.map((path) => {
+    const parts = path.split('/');
+    return {
+      path,
+      group: parts.length > 1 ? parts[0]! : '',
+      name: parts[parts.length - 1]!.slice(0, -'.txt'.length),
+      transcript: loadTranscript(new URL(path, folder)),
+    };
+  });
 }
 
 /** The wire streams and command groups that the steps imply. */
@@ -401,10 +474,15 @@ export function replay(transcript: Transcript, options: ReplayOptions): ReplayRe
   };
 }
 
-/** The parts of a result that must not depend on how the server stream was sliced. */
-function comparable(result: ReplayResult): Pick<ReplayResult, 'clientBytes' | 'events' | 'refused' | 'state' | 'error'> {
+/**
+ * The parts of a result that must not depend on how the server stream was sliced. The client bytes are
+ * left out of a session that failed: the engine then drops what it had not handed out yet (the connection
+ * is dead), so how much got out before the failure depends on where the chunk ended; replayEverySplit
+ * then requires them to be a prefix of the transcript's client bytes instead.
+ */
+function comparable(result: ReplayResult): Partial<ReplayResult> {
   const { clientBytes, events, refused, state, error } = result;
-  return { clientBytes, events, refused, state, error };
+  return error === undefined ? { clientBytes, events, refused, state, error } : { events, refused, state, error };
 }
 
 /**
@@ -429,18 +507,23 @@ export function splitPoints(length: number): number[] {
 /**
  * Replay with the whole of each epoch as one chunk, then again with each epoch split in two at every split
  * point (see EVERY_SPLIT_LIMIT), byte by byte, and in a few seeded random slicings; expects (vitest) every
- * run to produce the same events, client bytes, refusals, final state and error as the first. Returns the
- * first result.
+ * run to produce the same events, client bytes, refusals, final state and error as the first (for a failed
+ * session, client bytes that are a prefix of the transcript's: see `comparable`). Returns the first result.
  */
 export function replayEverySplit(transcript: Transcript, options: Omit<ReplayOptions, 'chunks'>): ReplayResult {
   const canonical = replay(transcript, { ...options, chunks: (epoch) => [epoch] });
   const expected = comparable(canonical);
   const expectedJson = JSON.stringify(expected);
   const check = (chunks: ReplayOptions['chunks'], how: string): void => {
-    const result = comparable(replay(transcript, { ...options, chunks }));
+    const run = replay(transcript, { ...options, chunks });
+    const result = comparable(run);
     // JSON first: toEqual on every one of thousands of runs would dominate the runtime.
     if (JSON.stringify(result) !== expectedJson) expect(result, `replay ${how} differs from the one-chunk replay`).toEqual(expected);
+    if (run.error !== undefined && !transcript.clientBytes.startsWith(run.clientBytes)) {
+      expect(run.clientBytes, `replay ${how}: the client bytes before the failure`).toBe(transcript.clientBytes.slice(0, run.clientBytes.length));
+    }
   };
+  check((epoch) => [epoch], 'in one chunk per epoch');
 
   transcript.serverEpochs.forEach((bytes, target) => {
     for (const point of splitPoints(bytes.length)) {
@@ -760,7 +843,3 @@ function withoutLineEnd(bytes: Uint8Array): Uint8Array {
   return bytes.subarray(0, end);
 }
 
-function startsWith(bytes: Uint8Array, prefix: string): boolean {
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix.charCodeAt(i)) return false;
-  return bytes.length >= prefix.length;
-}

@@ -31,7 +31,7 @@
  * then is a STARTTLS injection and fails the session. The capabilities learnt before TLS are forgotten.
  */
 import { apopDigest, apopTimestamp } from './apop.js';
-import { fromBase64, fromUtf8, utf8 } from './bytes.js';
+import { concat, fromBase64, fromUtf8, utf8 } from './bytes.js';
 import { type Capabilities, parseCapabilities } from './capabilities.js';
 import { type Argument, type Command, CommandBuilder, encodeSaslResponse, type Verb } from './commands.js';
 import {
@@ -346,16 +346,7 @@ export class Pop3ClientEngine {
     const parts = this.#outgoing;
     if (parts.length === 0) return undefined;
     this.#outgoing = [];
-    if (parts.length === 1) return parts[0];
-    let length = 0;
-    for (const part of parts) length += part.length;
-    const out = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
+    return parts.length === 1 ? parts[0] : concat(parts);
   }
 
   // ─── Getters ───────────────────────────────────────────────────────────────────────────────────────────

@@ -3,27 +3,12 @@
  * lines over the RFC 2449 limit) is a LocalProtocolError, thrown before anything is queued or written.
  */
 import { describe, expect, it } from 'vitest';
-import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
+import { type ClientEngineOptions, Pop3ClientEngine } from '../../core/client-engine.js';
 import { ErrorCode, LocalProtocolError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
+import { drain, serve, written } from '../support/engine.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function serve(engine: Pop3ClientEngine, text: string): void {
-  engine.receive(encoder.encode(text));
-}
-
-function drain(engine: Pop3ClientEngine): Pop3Event[] {
-  const events: Pop3Event[] = [];
-  for (let event = engine.nextEvent(); event !== undefined; event = engine.nextEvent()) events.push(event);
-  return events;
-}
-
-function written(engine: Pop3ClientEngine): string | undefined {
-  const bytes = engine.takeOutgoing();
-  return bytes === undefined ? undefined : decoder.decode(bytes);
-}
 
 /** An engine past the greeting, with `CAPA` in flight so that "nothing changed" covers a pending command too. */
 function busyInAuthorization(options?: ClientEngineOptions, greeting = '+OK POP3 ready <1.2@host>\r\n'): Pop3ClientEngine {

@@ -7,24 +7,9 @@ import { apopDigest } from '../../core/apop.js';
 import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
 import { ErrorCode, LocalProtocolError, ServerError } from '../../core/errors.js';
 import { plain } from '../../core/sasl/index.js';
+import { drain, serve, written } from '../support/engine.js';
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function serve(engine: Pop3ClientEngine, text: string): void {
-  engine.receive(encoder.encode(text));
-}
-
-function drain(engine: Pop3ClientEngine): Pop3Event[] {
-  const events: Pop3Event[] = [];
-  for (let event = engine.nextEvent(); event !== undefined; event = engine.nextEvent()) events.push(event);
-  return events;
-}
-
-function written(engine: Pop3ClientEngine): string | undefined {
-  const bytes = engine.takeOutgoing();
-  return bytes === undefined ? undefined : decoder.decode(bytes);
-}
 
 function greeted(options?: ClientEngineOptions, greeting = '+OK POP3 ready <7.42@mail.example>\r\n'): Pop3ClientEngine {
   const engine = new Pop3ClientEngine(options);

@@ -302,10 +302,11 @@ describe('a POP3 session in Chromium', () => {
       },
       { type: 'status', command: 'RETR 1', text: `${size1} octets`, octets: size1 },
       { type: 'data', command: 'RETR 1', text: deliveredOf(MESSAGE_1) },
-      { type: 'done', command: 'RETR 1', text: '', result: { verb: 'RETR', message: 1, octets: size1 } },
+      // `done` repeats the text of the +OK line that opened the body.
+      { type: 'done', command: 'RETR 1', text: `${size1} octets`, result: { verb: 'RETR', message: 1, octets: size1 } },
       { type: 'status', command: 'TOP 2 1', text: 'top of message 2', octets: undefined },
       { type: 'data', command: 'TOP 2 1', text: deliveredOf(TOP_2) },
-      { type: 'done', command: 'TOP 2 1', text: '', result: { verb: 'TOP', message: 2, octets: deliveredOf(TOP_2).length } },
+      { type: 'done', command: 'TOP 2 1', text: 'top of message 2', result: { verb: 'TOP', message: 2, octets: deliveredOf(TOP_2).length } },
       { type: 'done', command: 'DELE 1', text: 'message 1 deleted', result: { verb: 'DELE' } },
       { type: 'done', command: 'QUIT', text: 'dewey POP3 server signing off (1 message left)', result: { verb: 'QUIT' } },
       { type: 'closed', error: undefined },

@@ -1,5 +1,5 @@
 // @ts-check
-// Builds dist/ from the TypeScript sources in core/:
+// Builds dist/ from the TypeScript sources in core/ and proxy/:
 //   dist/<name>.js, dist/<name>.cjs   ESM and CommonJS for bundlers and Node (dependencies stay external)
 //   dist/<name>.d.ts                  bundled type declarations
 //   dist/pop3kit.browser.js           one self-contained ES module for browsers (dependencies bundled)
@@ -15,7 +15,14 @@ import { dts } from 'rollup-plugin-dts';
  * import Node built-ins (every build enforces this) and it gets a browser bundle. A Node-only entry
  * (e.g. the socket transport) is `{ name: 'node', input: 'core/node/index.ts', browser: false }`.
  */
-const entries = [{ name: 'index', input: 'core/index.ts', browser: true }];
+const entries = [
+  { name: 'index', input: 'core/index.ts', browser: true },
+  { name: 'node', input: 'core/node/index.ts', browser: false },
+  // The `pop3kit` command (package.json `bin`): it gets the `#!` line of `banner` below, and no declarations.
+  { name: 'cli', input: 'core/node/cli.ts', browser: false, declarations: false },
+  // The WebSocket-to-TCP proxy (Node only, on the `ws` package).
+  { name: 'proxy', input: 'proxy/index.ts', browser: false },
+];
 
 /**
  * True for `node:*` and every name Node lists as built in, including subpaths like `fs/promises`.
@@ -81,8 +88,23 @@ const typescript = /** @type {typeof import('@rollup/plugin-typescript').default
 // The plugin's own default (module: esnext) would override the `module` that core/tsconfig.json inherits, and
 // core is TypeScript only: allowJs (inherited so the root project can check this file) would make the plugin
 // emit into a temporary outDir outside dist/, which it then rejects.
-const ts = () => typescript({ tsconfig: 'core/tsconfig.json', module: 'NodeNext', allowJs: false, checkJs: false });
+//
+// Three TypeScript programs, because core/ is checked without Node types and core/node/ and proxy/ with them: the
+// browser-safe program compiles everything outside core/node/ and proxy/, the Node programs (core/node/tsconfig.json,
+// proxy/tsconfig.json) only their own folder.
+// Each plugin instance transforms just the files its filter matches, so the one build still sees one module
+// graph and can put shared code in shared chunks.
+const tsOptions = { module: 'NodeNext', allowJs: false, checkJs: false };
+const ts = () => typescript({ tsconfig: 'core/tsconfig.json', exclude: ['core/node/**', 'proxy/**'], ...tsOptions });
+const tsNode = () => typescript({ tsconfig: 'core/node/tsconfig.json', include: ['core/node/**/*.ts'], ...tsOptions });
+const tsProxy = () => typescript({ tsconfig: 'proxy/tsconfig.json', include: ['proxy/**/*.ts'], ...tsOptions });
 const inputs = Object.fromEntries(entries.map((e) => [e.name, e.input]));
+const declarationInputs = Object.fromEntries(entries.filter((e) => e.declarations !== false).map((e) => [e.name, e.input]));
+/**
+ * `#!/usr/bin/env node` at the top of the command-line entry, so that dist/cli.js runs as an executable.
+ * @param {import('rollup').RenderedChunk} chunk
+ */
+const banner = (chunk) => (chunk.isEntry && chunk.name === 'cli' ? '#!/usr/bin/env node' : '');
 const browserInputs = entries.filter((e) => e.browser).map((e) => e.input);
 
 export default [
@@ -91,16 +113,17 @@ export default [
   {
     input: inputs,
     external: isDependency,
-    plugins: [forbidNodeBuiltins({ entries: browserInputs }), ts()],
+    plugins: [forbidNodeBuiltins({ entries: browserInputs }), ts(), tsNode(), tsProxy()],
     output: [
-      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'shared-[hash].js' },
-      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'shared-[hash].cjs' },
+      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'shared-[hash].js', banner },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'shared-[hash].cjs', banner },
     ],
   },
   {
-    input: inputs,
+    input: declarationInputs,
     external: (/** @type {string} */ id) => isDependency(id) || isNodeBuiltin(id),
-    plugins: [dts({ tsconfig: 'core/tsconfig.json' })],
+    // Declarations only: the Node program's options (Node types) serve both entries.
+    plugins: [dts({ tsconfig: 'core/node/tsconfig.json' })],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'shared-[hash].d.ts' },
   },
   ...entries

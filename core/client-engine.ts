@@ -170,6 +170,8 @@ export class Pop3ClientEngine {
   #tls: boolean;
   #utf8 = false;
   #userGiven = false;
+  /** USER commands sent and not yet answered (kept as a count so checks stay O(1) with thousands in flight). */
+  #usersInFlight = 0;
 
   #nextId = 1;
   #queue: Pending[] = [];
@@ -421,6 +423,7 @@ export class Pop3ClientEngine {
         continue;
       }
       this.#inFlight.push(next);
+      if (next.command.verb === 'USER') this.#usersInFlight++;
       this.#write(next.command.line, next.command.redacted);
       // AUTH is a barrier, so at most one exchange is ever in flight.
       if (next.command.verb === 'AUTH') this.#deferredResponse = next.command.deferredInitialResponse;
@@ -432,7 +435,7 @@ export class Pop3ClientEngine {
   #currentProjection(): Projection {
     return {
       state: this.#state === 'transaction' ? 'transaction' : this.#state === 'authorization' ? 'authorization' : 'closed',
-      userGiven: this.#userGiven || this.#inFlight.some((pending) => pending.command.verb === 'USER'),
+      userGiven: this.#userGiven || this.#usersInFlight > 0,
       tls: this.#tls,
     };
   }
@@ -536,7 +539,7 @@ export class Pop3ClientEngine {
         if (this.#saslCancel !== undefined) {
           // AUTH fails for the reason the client cancelled (e.g. a forged SCRAM signature); the session dies
           // because a server that accepts a cancelled exchange cannot be trusted.
-          this.#inFlight.shift();
+          this.#answered(head);
           this.#emit({ type: 'failed', handle: head.handle, error: this.#saslCancel });
           throw new RemoteProtocolError(ErrorCode.Protocol, 'the server accepted an AUTH exchange the client cancelled');
         }
@@ -548,7 +551,7 @@ export class Pop3ClientEngine {
   }
 
   #onRejected(head: Pending, text: string, code: string | undefined): void {
-    this.#inFlight.shift();
+    this.#answered(head);
     const verb = head.command.verb;
     const cancel = this.#saslCancel;
     this.#saslCancel = undefined;
@@ -572,7 +575,7 @@ export class Pop3ClientEngine {
   }
 
   #complete(head: Pending, text: string, code: string | undefined, result: CommandResult): void {
-    this.#inFlight.shift();
+    this.#answered(head);
     this.#phase = 'status';
     this.#deferredResponse = undefined;
     switch (head.command.verb) {
@@ -681,9 +684,16 @@ export class Pop3ClientEngine {
     this.#emit({ type: 'closed', error });
   }
 
+  /** The head of the in-flight queue got its reply. */
+  #answered(head: Pending): void {
+    this.#inFlight.shift();
+    if (head.command.verb === 'USER') this.#usersInFlight--;
+  }
+
   #failPending(error: Pop3Error): void {
     for (const pending of [...this.#inFlight, ...this.#queue]) this.#emit({ type: 'failed', handle: pending.handle, error });
     this.#inFlight = [];
+    this.#usersInFlight = 0;
     this.#queue = [];
   }
 
@@ -755,7 +765,7 @@ function listingResult(command: Command, lines: readonly string[], state: Sessio
     case 'UIDL':
       return { verb: 'UIDL', entries: lines.map((line) => uidlEntry(line, command)) };
     case 'CAPA':
-      return { verb: 'CAPA', capabilities: parseCapabilities(lines, state === 'transaction' ? 'transaction' : 'authorization') };
+      return { verb: 'CAPA', capabilities: parseCapabilities(lines, state === 'transaction' || state === 'update' ? 'transaction' : 'authorization') };
     case 'LANG':
       return {
         verb: 'LANG',

@@ -136,10 +136,9 @@ export class CommandBuilder {
     const withInitial = encoded === undefined ? undefined : `${bare} ${encoded}\r\n`;
     const fits = sendInitialResponse && withInitial !== undefined && withInitial.length <= this.maxLine;
     const line = fits ? withInitial : `${bare}\r\n`;
-    this.#checkLength(line, bare);
     return {
       verb: 'AUTH',
-      line: utf8(line),
+      line: this.#encode(line, bare),
       redacted: fits ? `${bare} ${REDACTED}` : bare,
       shape: 'sasl',
       message: undefined,
@@ -158,10 +157,9 @@ export class CommandBuilder {
     checkText('command line', value, false);
     const wire = `${value}\r\n`;
     const redacted = isSecret ? REDACTED : value;
-    this.#checkLength(wire, redacted);
     return {
       verb: 'RAW',
-      line: utf8(wire),
+      line: this.#encode(wire, redacted),
       redacted,
       shape: multiline ? 'body' : 'single',
       message: undefined,
@@ -185,10 +183,9 @@ export class CommandBuilder {
     const line = [verb, ...args].join(' ') + '\r\n';
     const shown = lastArgIsSecret ? [verb, ...args.slice(0, -1), REDACTED] : [verb, ...args];
     const redacted = shown.join(' ');
-    this.#checkLength(line, redacted);
     return {
       verb,
-      line: utf8(line),
+      line: this.#encode(line, redacted),
       redacted,
       shape,
       message,
@@ -197,15 +194,18 @@ export class CommandBuilder {
     };
   }
 
-  #checkLength(line: string, redacted: string): void {
-    const octets = utf8(line).length;
-    if (octets > this.maxLine) {
+  /** The wire bytes of `line`, refused if they exceed the line limit (shown as `redacted` in the error). */
+  #encode(line: string, redacted: string): Uint8Array {
+    const bytes = utf8(line);
+    if (bytes.length > this.maxLine) {
       throw new LocalProtocolError(
         ErrorCode.CommandTooLong,
-        `command "${redacted}" is ${octets} octets; the limit is ${this.maxLine} (RFC 2449 section 4)`,
+        `command "${redacted}" is ${bytes.length} octets; the limit is ${this.maxLine} (RFC 2449 section 4)`,
       );
     }
+    return bytes;
   }
+
 }
 
 /** A SASL response on the wire: base64, or `=` for an empty initial response (RFC 5034 section 4). */

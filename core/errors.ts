@@ -37,6 +37,16 @@ export const ErrorCode = {
   TlsInjection: 'POP3_ERR_TLS_INJECTION',
   /** The server answered -ERR. */
   Server: 'POP3_ERR_SERVER',
+  /** The connection could not be made, or was lost (reset, refused, host not found). */
+  Connection: 'POP3_ERR_CONNECTION',
+  /** The TLS handshake failed, e.g. the server's certificate could not be verified. */
+  Tls: 'POP3_ERR_TLS',
+  /** Credentials would have been sent without TLS, and TLS was required but impossible (no STLS offered). */
+  TlsRequired: 'POP3_ERR_TLS_REQUIRED',
+  /** A connect or idle timeout expired. */
+  Timeout: 'POP3_ERR_TIMEOUT',
+  /** The caller aborted the operation (an AbortSignal fired, or a callback of the caller's threw). */
+  Aborted: 'POP3_ERR_ABORTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

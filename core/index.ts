@@ -25,3 +25,14 @@ export {
   type SessionState,
   type UidlEntry,
 } from './client-engine.js';
+export * from './client/index.js';
+export type { SecretText } from './secret.js';
+export * from './server/index.js';
+export {
+  openWebSocketTransport,
+  WebSocketCloseError,
+  WebSocketTransport,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  type WebSocketTransportOptions,
+} from './client/websocket-transport.js';

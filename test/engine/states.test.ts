@@ -195,6 +195,17 @@ describe('USER and PASS', () => {
 });
 
 describe('QUIT', () => {
+  it('a CAPA answered while QUIT is pipelined behind it still describes the TRANSACTION state', () => {
+    const engine = inTransaction({ pipelining: true });
+    const capa = engine.capa();
+    engine.quit();
+    expect(written(engine)).toBe('CAPA\r\nQUIT\r\n');
+    expect(engine.state).toBe('update');
+    serve(engine, '+OK\r\nTOP\r\nUIDL\r\n.\r\n');
+    const done = drain(engine).find((event) => event.type === 'done' && event.handle === capa);
+    expect(done?.type === 'done' && done.result.verb === 'CAPA' ? done.result.capabilities.state : undefined).toBe('transaction');
+  });
+
   it('in TRANSACTION: the state is UPDATE once QUIT is sent, then closed at its +OK', () => {
     const engine = inTransaction();
     const quit = engine.quit();

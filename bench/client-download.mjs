@@ -1,0 +1,233 @@
+// Issue 3: how fast clients download a whole mailbox over a network with latency, and with how much memory.
+//
+// A fast in-memory POP3 server (bench/support/pop3-server.mjs) sits behind a proxy that delays every chunk by
+// 5 ms each way (bench/support/latency-proxy.mjs), so a round trip costs ~10 ms as on a real network. Three
+// mailboxes: (a) 2,000 x 20 KiB, (b) 1 x 100 MiB, (c) 2,000 x 1 KiB. Each is downloaded by
+//   raw                 a socket that sends every RETR in one write and only counts terminators: the ceiling
+//   pop3kit             Pop3Client (dist/node.js connect): retrieveMany for (a) and (c), with every message in
+//                       flight (window = message count) and with the default window, and retrStream for
+//                       (b), consumed chunk by chunk without retaining it
+//   node-pop3           the most used POP3 client on npm, one RETR at a time as its API allows
+// each in its own child process (bench/support/client-process.mjs), so the peak RSS is the client's own; it
+// is shown above that of an empty Node process started the same way. Times cover the download only (the
+// RETRs of every message); connecting, logging in and STAT are done first, untimed. Each client's byte count
+// must equal the expected total, and pop3kit's bodies are compared with the originals (every 50th message in
+// full; every chunk of the stream at both ends): a mismatch, an error or a timeout of raw or pop3kit fails the
+// bench (exit 1). Missed targets (issue 3) are reported, not failed: figures depend on the machine's load.
+//
+//   node bench/client-download.mjs [--quick] [--latency=MS] [--clients=raw,pop3kit,...] [--scenarios=a,b,c]
+//                                  [--rounds=N] [--timeout=S] [--cpu-prof=DIR]
+//   --quick          smaller mailboxes (200 x 20 KiB, 1 x 10 MiB, 200 x 1 KiB) and fewer rounds
+//   --latency=MS     one-way delay of the proxy (default 5; 0 connects to the server directly)
+//   --rounds=N       timed rounds per client run (default 5 for raw and pop3kit, 3 with the default window, 1
+//                    for node-pop3, which takes ~20 s per round on (a) and (c) and ~50 s on (b))
+//   --cpu-prof=DIR   write a V8 CPU profile of each pop3kit child to DIR (open in Chrome DevTools)
+import { fork, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expectedTotals, scenarios } from './support/mailbox.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const support = path.join(here, 'support');
+const MiB = 1024 * 1024;
+
+const args = new Map(
+  process.argv.slice(2).map((arg) => {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    return [key, value ?? true];
+  }),
+);
+const quick = args.has('quick');
+const latency = Number(args.get('latency') ?? 5);
+const timeoutSeconds = Number(args.get('timeout') ?? 120);
+const onlyClients = typeof args.get('clients') === 'string' ? args.get('clients').split(',') : undefined;
+const onlyScenarios = typeof args.get('scenarios') === 'string' ? args.get('scenarios').split(',') : undefined;
+const roundsOverride = args.has('rounds') ? Number(args.get('rounds')) : undefined;
+const cpuProfDir = typeof args.get('cpu-prof') === 'string' ? path.resolve(args.get('cpu-prof')) : undefined;
+
+/** Timed rounds per client and scenario (each a fresh session); the median is reported. */
+const ROUNDS = quick ? { raw: 3, pop3kit: 3, 'pop3kit-w32': 2, 'node-pop3': 1 } : { raw: 5, pop3kit: 5, 'pop3kit-w32': 3, 'node-pop3': 1 };
+const TARGETS = { a: { raw: 0.85 }, b: { raw: 0.85, rss: 25 }, c: { raw: 0.9 } };
+
+/** The client runs of one scenario; `key` names the row. */
+function runsFor(spec) {
+  const many = spec.count > 1;
+  const runs = [
+    { key: 'raw', label: 'raw pipelined socket (terminator scan)', client: 'raw' },
+    many
+      ? { key: 'pop3kit', label: `pop3kit retrieveMany, window ${spec.count}`, client: 'pop3kit', window: spec.count }
+      : { key: 'pop3kit', label: 'pop3kit retrStream', client: 'pop3kit', stream: true },
+    ...(many ? [{ key: 'pop3kit-w32', label: 'pop3kit retrieveMany, default window (32)', client: 'pop3kit' }] : []),
+    { key: 'node-pop3', label: 'node-pop3 0.11 RETR (one at a time)', client: 'node-pop3' },
+  ];
+  return runs.filter((run) => onlyClients === undefined || onlyClients.includes(run.key));
+}
+
+/** Start a support process (server or proxy) and wait for the port it listens on. */
+function startHelper(script, helperArgs) {
+  const child = fork(path.join(support, script), helperArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', ({ port }) => resolve({ child, port }));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before listening`)));
+  });
+}
+
+/** Run one client job in a child process; resolves with its JSON result, or { timeout } / { error }. */
+function runChild(job, profile) {
+  const execArgv = profile ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${job.client}-${job.key}-${job.user}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...execArgv, path.join(support, 'client-process.mjs'), JSON.stringify(job)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutSeconds * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (timedOut) return resolve({ timeout: true });
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      } catch {
+        resolve({ error: `exit code ${code}: ${stderr.trim() || stdout.trim()}` });
+      }
+    });
+  });
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+const fmt = (value, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const rate = (mbs) => (mbs >= 100 ? fmt(mbs) : mbs >= 10 ? fmt(mbs, 1) : fmt(mbs, 2));
+
+// ─── Setup ──────────────────────────────────────────────────────────────────────────────────────────────
+
+const specs = scenarios(quick).filter((spec) => onlyScenarios === undefined || onlyScenarios.includes(spec.name));
+const helpers = [];
+let failures = 0;
+try {
+  const setupStart = performance.now();
+  const server = await startHelper('pop3-server.mjs', quick ? ['--quick'] : []);
+  helpers.push(server.child);
+  let port = server.port;
+  if (latency > 0) {
+    const proxy = await startHelper('latency-proxy.mjs', [String(server.port), String(latency)]);
+    helpers.push(proxy.child);
+    port = proxy.port;
+  }
+  const baselines = [];
+  for (let i = 0; i < 3; i++) baselines.push((await runChild({ client: 'empty' })).maxRss);
+  const baseline = median(baselines);
+  console.log(
+    `Download every message through a proxy adding ${latency} ms each way (server, proxy and each client in its own process); ` +
+      `MB = 10^6 octets of message data; rates, times and client CPU (user + system during the download) are medians of the timed rounds; ` +
+      `RSS is the client process's peak above an empty Node process (${fmt(baseline / MiB, 1)} MiB). ` +
+      `Setup ${fmt((performance.now() - setupStart) / 1000, 1)} s.`,
+  );
+
+  // ─── Runs ───────────────────────────────────────────────────────────────────────────────────────────────
+
+  const table = [];
+  const summary = [];
+  let rtt;
+  for (const spec of specs) {
+    const totals = expectedTotals(spec);
+    const expected = { wire: totals.wire, octets: totals.octets, 'node-pop3': totals.stuffedBody - 2 * spec.count };
+    const rows = new Map();
+    for (const run of runsFor(spec)) {
+      const job = { ...run, port, user: spec.name, spec, rounds: roundsOverride ?? ROUNDS[run.key], deadline: timeoutSeconds + 10 };
+      const started = performance.now();
+      const result = await runChild(job, cpuProfDir !== undefined && run.client === 'pop3kit');
+      const wall = (performance.now() - started) / 1000;
+      let status = 'ok';
+      let row = { run, spec, status };
+      if (result.timeout) {
+        status = `TIMEOUT (> ${timeoutSeconds} s)`;
+      } else if (result.error !== undefined) {
+        status = 'ERROR';
+        console.error(`${run.label} on (${spec.name}): ${result.error}`);
+      } else {
+        const want = expected[result.counted];
+        const wrong = result.rounds.filter((r) => r.bytes !== want);
+        if (wrong.length > 0) status = `WRONG COUNT ${wrong[0].bytes} != ${want}`;
+        else if (result.mismatches?.length > 0) status = `BODY MISMATCH: ${result.mismatches.join(', ')}`;
+        else if (run.client === 'pop3kit') status = `ok, ${result.checked} ${run.stream ? 'chunks' : 'bodies'} checked`;
+        const seconds = median(result.rounds.map((r) => r.seconds));
+        const times = result.rounds.map((r) => r.seconds);
+        row = {
+          ...row,
+          seconds,
+          mbs: totals.octets / seconds / 1e6,
+          msgs: spec.count / seconds,
+          range: [Math.min(...times), Math.max(...times)],
+          rounds: times.length,
+          cpu: median(result.rounds.map((r) => r.cpu)),
+          rss: (result.maxRss - baseline) / MiB,
+        };
+        rtt ??= result.rtt;
+      }
+      row.status = status;
+      row.wall = wall;
+      const failing = status !== 'ok' && !status.startsWith('ok,') && !(run.client === 'node-pop3' && status.startsWith('TIMEOUT'));
+      if (failing) failures++;
+      rows.set(run.key, row);
+      table.push(row);
+      process.stderr.write(`  (${spec.name}) ${run.label}: ${row.mbs === undefined ? status : `${rate(row.mbs)} MB/s`}, ${fmt(wall, 1)} s\n`);
+    }
+    summary.push({ spec, rows });
+  }
+
+  // ─── Report ─────────────────────────────────────────────────────────────────────────────────────────────
+
+  if (rtt !== undefined) console.log(`Measured round trip through the proxy (STAT): ${fmt(rtt, 1)} ms.`);
+  const header = ['mailbox', 'client', 'MB/s', 'messages/s', 'time (median, range, rounds)', 'client CPU', 'peak RSS above empty', 'check'];
+  const lines = table.map((row) => [
+    `(${row.spec.name}) ${row.spec.label}`,
+    row.run.label,
+    row.mbs === undefined ? '-' : rate(row.mbs),
+    row.msgs === undefined ? '-' : fmt(row.msgs),
+    row.seconds === undefined ? '-' : `${fmt(row.seconds * 1000)} ms (${fmt(row.range[0] * 1000)}-${fmt(row.range[1] * 1000)}, ${row.rounds})`,
+    row.cpu === undefined ? '-' : `${fmt(row.cpu * 1000)} ms`,
+    row.rss === undefined ? '-' : `${fmt(row.rss, 1)} MiB`,
+    row.status,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const print = (cells) => console.log(`| ${cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`);
+  print(header);
+  console.log(`|${widths.map((w, i) => (i >= 2 && i <= 6 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
+  lines.forEach(print);
+
+  if (summary.some(({ rows }) => rows.has('pop3kit'))) console.log('\nRatios (MB/s) and the targets of issue 3:');
+  for (const { spec, rows } of summary) {
+    const kit = rows.get('pop3kit');
+    const parts = [];
+    const ratio = (other) => (kit?.mbs !== undefined && other?.mbs !== undefined ? kit.mbs / other.mbs : undefined);
+    const vsRaw = ratio(rows.get('raw'));
+    const vsNode = ratio(rows.get('node-pop3'));
+    if (vsRaw !== undefined) parts.push(`pop3kit/raw ${fmt(vsRaw, 2)}`);
+    if (vsNode !== undefined) parts.push(`pop3kit/node-pop3 ${fmt(vsNode, 1)}`);
+    else if (rows.get('node-pop3')?.status.startsWith('TIMEOUT')) parts.push('pop3kit/node-pop3: node-pop3 timed out');
+    const raw = rows.get('raw');
+    if (kit?.cpu !== undefined && raw?.cpu !== undefined) parts.push(`CPU pop3kit/raw ${fmt(kit.cpu / raw.cpu, 1)}x`);
+    const w32 = rows.get('pop3kit-w32');
+    if (w32?.mbs !== undefined && rows.get('raw')?.mbs !== undefined) parts.push(`default window/raw ${fmt(w32.mbs / rows.get('raw').mbs, 2)}`);
+    const target = TARGETS[spec.name];
+    const verdicts = [];
+    if (vsRaw !== undefined) verdicts.push(`>= ${target.raw} of raw: ${vsRaw >= target.raw ? 'met' : 'MISSED'}`);
+    if (target.rss !== undefined && kit?.rss !== undefined) verdicts.push(`RSS <= ${target.rss} MiB above empty: ${kit.rss <= target.rss ? 'met' : 'MISSED'} (${fmt(kit.rss, 1)} MiB)`);
+    if (parts.length > 0) console.log(`  (${spec.name}) ${parts.join(', ')}; target ${verdicts.join(', ')}`);
+  }
+} finally {
+  for (const child of helpers) child.kill();
+}
+if (failures > 0) {
+  console.error(`${failures} client run(s) failed: wrong byte count, body mismatch, error or timeout`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,100 @@
+// pop3kit's client CPU cost per download, without sockets, proxy or other processes: a Transport that answers
+// from the bench mailboxes in memory, in 64 KiB chunks (what a Node socket delivers). Much less noisy than the
+// network bench on a busy machine, so it is the tool for trying a change to core/ (build it into another
+// folder and point POP3KIT_DIST at it).
+//   node bench/support/client-cpu.mjs [a|b|c] [ROUNDS]      (POP3KIT_DIST=folder to measure another build)
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { scenarios } from './mailbox.mjs';
+import { buildMailboxes } from './pop3-server.mjs';
+
+const [name = 'a', roundsArg = '30'] = process.argv.slice(2);
+const dist = process.env.POP3KIT_DIST === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(process.env.POP3KIT_DIST)}/`);
+const { Pop3Client } = await import(new URL('index.js', dist).href);
+const spec = scenarios(false).find((s) => s.name === name);
+const box = buildMailboxes([spec]).get(name);
+const CHUNK = 64 * 1024;
+const CAPA = Buffer.from('+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n');
+
+/** Answers each written command line from the mailbox; read() hands out the replies in 64 KiB chunks. */
+class MailboxTransport {
+  secure = false;
+  local = true;
+  #out = [Buffer.from('+OK ready\r\n')];
+  #reader;
+  #closed = false;
+  read() {
+    if (this.#out.length > 0) return Promise.resolve(this.#take());
+    if (this.#closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => (this.#reader = resolve));
+  }
+  #take() {
+    // Coalesce small replies and split big ones, as a socket would; always a fresh buffer, as a socket gives.
+    const pieces = [];
+    let length = 0;
+    while (length < CHUNK && this.#out.length > 0) {
+      const next = this.#out.shift();
+      const room = CHUNK - length;
+      if (next.length > room) this.#out.unshift(next.subarray(room));
+      const piece = next.length > room ? next.subarray(0, room) : next;
+      pieces.push(piece);
+      length += piece.length;
+    }
+    return Buffer.concat(pieces, length);
+  }
+  write(bytes) {
+    for (const line of Buffer.from(bytes).toString('latin1').split('\r\n')) {
+      if (line === '') continue;
+      const [verb, arg] = line.split(' ');
+      if (verb === 'CAPA') this.#out.push(CAPA);
+      else if (verb === 'RETR') this.#out.push(box.responses[Number(arg) - 1]);
+      else if (verb === 'STAT') this.#out.push(box.stat);
+      else if (verb === 'QUIT') {
+        this.#out.push(Buffer.from('+OK bye\r\n'));
+      } else this.#out.push(Buffer.from('+OK\r\n'));
+    }
+    if (this.#reader !== undefined && this.#out.length > 0) {
+      const resolve = this.#reader;
+      this.#reader = undefined;
+      resolve(this.#take());
+    }
+    return Promise.resolve();
+  }
+  close() {
+    this.#closed = true;
+    this.#reader?.(undefined);
+  }
+}
+
+async function round() {
+  const client = new Pop3Client(new MailboxTransport());
+  await client.connect();
+  await client.login({ username: 'bench', password: 'pw' });
+  const { count } = await client.stat();
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  let bytes = 0;
+  if (count === 1) {
+    const reader = (await client.retrStream(1)).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) bytes += r.value.length;
+  } else {
+    await client.retrieveMany(Array.from({ length: count }, (_, i) => i + 1), ({ body }) => {
+      bytes += body.length;
+    }, { window: count });
+  }
+  const used = process.cpuUsage(cpu);
+  const wall = performance.now() - start;
+  if (bytes !== spec.count * spec.size) throw new Error(`counted ${bytes}`);
+  await client.quit();
+  return { wall, cpu: (used.user + used.system) / 1000 };
+}
+
+const results = [];
+for (let i = 0; i < Number(roundsArg); i++) results.push(await round());
+const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const wall = med(results.map((r) => r.wall));
+console.log(
+  `${spec.count} x ${spec.size} octets, ${results.length} rounds: median ${wall.toFixed(1)} ms wall, ` +
+    `${med(results.map((r) => r.cpu)).toFixed(1)} ms CPU, ${((spec.count * spec.size) / wall / 1000).toFixed(0)} MB/s`,
+);

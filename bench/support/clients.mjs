@@ -1,0 +1,232 @@
+// The three clients of the download bench. Each `run*` opens a fresh session per round (untimed: connect,
+// login, STAT), then times downloading every message of the mailbox, and returns per-round seconds and the
+// octets it counted. What each counts differs, and each is checked against its own expected total:
+//   raw       every octet of the RETR responses (status lines, stuffed bodies, terminators): `wire`
+//   pop3kit   the messages as delivered, dot-unstuffed: `octets` (the LIST sizes)
+//   node-pop3 what its RETR returns: the body as sent, still dot-stuffed, without the CRLF before the
+//             terminator (node-pop3 does not unstuff): `stuffedBody` - 2 per message
+import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { messageBytes, messageSlice, retrResponse } from './mailbox.mjs';
+
+const HOST = '127.0.0.1';
+
+/** CPU time (user + system) this process has used since `start` (a process.cpuUsage() value), in seconds. */
+const cpuSeconds = (start) => {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1e6;
+};
+const PASSWORD = 'bench-password';
+
+/** Messages whose bodies are compared in full with the originals: every 50th, and the last. */
+const spotChecked = (count) => Array.from({ length: count }, (_, i) => i + 1).filter((m) => m % 50 === 1 || m === count);
+
+// ─── raw: pipelined RETRs, terminator scan only ─────────────────────────────────────────────────────────
+
+const TERMINATOR = Buffer.from('\r\n.\r\n');
+
+/**
+ * A raw socket session: log in line by line, then send every RETR in one write and count terminators
+ * with Buffer.indexOf, across chunk boundaries, until there is one per message. The least a POP3 client
+ * can do; the server and the proxy must keep up with it.
+ */
+function rawSession(port, user) {
+  const socket = net.connect({ host: HOST, port, noDelay: true });
+  let pending = ''; // setup mode: text not yet split into lines
+  let waiter; // setup mode: { lines, resolve } waiting for `lines` more lines
+  const lines = [];
+  let counting; // download mode state
+  socket.on('data', (chunk) => {
+    if (counting !== undefined) return count(chunk);
+    pending += chunk.toString('latin1');
+    let nl;
+    while ((nl = pending.indexOf('\r\n')) !== -1) {
+      lines.push(pending.slice(0, nl));
+      pending = pending.slice(nl + 2);
+    }
+    if (waiter !== undefined && lines.length >= waiter.lines) {
+      const w = waiter;
+      waiter = undefined;
+      w.resolve(lines.splice(0, w.lines));
+    }
+  });
+  const failed = new Promise((_, reject) => {
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error('raw: connection closed')));
+  });
+  failed.catch(() => {});
+  const expectLines = (n) => Promise.race([failed, new Promise((resolve) => {
+    waiter = { lines: n, resolve };
+    if (lines.length >= n) {
+      waiter = undefined;
+      resolve(lines.splice(0, n));
+    }
+  })]);
+
+  function count(chunk) {
+    const c = counting;
+    c.bytes += chunk.length;
+    // A terminator that starts in the previous chunk's last 4 octets.
+    if (c.tail !== undefined) {
+      const joint = Buffer.concat([c.tail, chunk.subarray(0, 4)]);
+      for (let at = joint.indexOf(TERMINATOR); at !== -1 && at < c.tail.length; at = joint.indexOf(TERMINATOR, at + 1)) c.found++;
+    }
+    for (let at = chunk.indexOf(TERMINATOR); at !== -1; at = chunk.indexOf(TERMINATOR, at + 5)) c.found++;
+    c.tail = chunk.length >= 4 ? chunk.subarray(chunk.length - 4) : Buffer.concat([c.tail ?? Buffer.alloc(0), chunk]).subarray(-4);
+    if (c.found >= c.expected) {
+      counting = undefined;
+      c.resolve(c.bytes);
+    }
+  }
+
+  return {
+    async login() {
+      const [greeting] = await expectLines(1);
+      if (!greeting.startsWith('+OK')) throw new Error(`raw: greeting ${greeting}`);
+      socket.write(`USER ${user}\r\nPASS ${PASSWORD}\r\n`);
+      const replies = await expectLines(2);
+      if (!replies.every((line) => line.startsWith('+OK'))) throw new Error(`raw: login ${replies}`);
+    },
+    async stat() {
+      const start = performance.now();
+      socket.write('STAT\r\n');
+      const [line] = await expectLines(1);
+      const rtt = performance.now() - start;
+      const [, count, size] = line.split(' ');
+      return { count: Number(count), size: Number(size), rtt };
+    },
+    retrAll(count) {
+      const done = new Promise((resolve) => {
+        counting = { expected: count, found: 0, bytes: 0, tail: undefined, resolve };
+      });
+      const commands = [];
+      for (let m = 1; m <= count; m++) commands.push(`RETR ${m}\r\n`);
+      socket.write(commands.join(''));
+      return Promise.race([failed, done]);
+    },
+    async quit() {
+      socket.write('QUIT\r\n');
+      await expectLines(1);
+      socket.destroy();
+    },
+  };
+}
+
+export async function runRaw({ port, user, rounds }) {
+  const results = [];
+  let rtt;
+  for (let round = 0; round < rounds; round++) {
+    const session = rawSession(port, user);
+    await session.login();
+    const stat = await session.stat();
+    rtt ??= stat.rtt;
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    const bytes = await session.retrAll(stat.count);
+    results.push({ seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes });
+    await session.quit();
+  }
+  return { rounds: results, rtt, counted: 'wire' };
+}
+
+// ─── pop3kit: Pop3Client over the Node transport ────────────────────────────────────────────────────────
+
+export async function runPop3kit({ port, user, rounds, spec, window, stream }) {
+  // POP3KIT_DIST: another build to measure (a folder like dist/), e.g. to try a change to core/ side by side.
+  const dist = process.env.POP3KIT_DIST === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(process.env.POP3KIT_DIST)}/`);
+  const { connect } = await import(new URL('node.js', dist).href);
+  const results = [];
+  let checked = 0;
+  const mismatches = [];
+  // Originals for the spot checks, made before any timing (a streamed message is checked slice by slice).
+  const originals = stream ? undefined : new Map(spotChecked(spec.count).map((m) => [m, messageBytes(m, spec.size)]));
+  for (let round = 0; round < rounds; round++) {
+    const client = await connect({ host: HOST, port, tls: 'none' });
+    await client.login({ username: user, password: PASSWORD });
+    const { count } = await client.stat();
+    let bytes = 0;
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    if (stream) {
+      // One message, streamed and dropped chunk by chunk (nothing retained). Every 512th chunk is compared in
+      // full with the same octets of the original, at the offset the count says it starts at; checking every
+      // chunk would cost more than the download (the engine hands on a piece per stuffed line, ~3 KiB here).
+      // The last chunk is always checked (only it is held until the next one arrives).
+      const reader = (await client.retrStream(1)).getReader();
+      const check = (chunk, offset) => {
+        checked++;
+        if (!sameBytes(chunk, messageSlice(1, offset, chunk.length)) && mismatches.length < 5) {
+          mismatches.push(`round ${round + 1}, message 1, chunk at octet ${offset}`);
+        }
+      };
+      let last;
+      for (let index = 0; ; index++) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (index % 512 === 0) check(value, bytes);
+        else last = value;
+        bytes += value.length;
+      }
+      if (last !== undefined) check(last, bytes - last.length);
+    } else {
+      const numbers = Array.from({ length: count }, (_, i) => i + 1);
+      await client.retrieveMany(
+        numbers,
+        ({ message, body }) => {
+          bytes += body.length;
+          const original = originals.get(message);
+          if (original !== undefined) {
+            checked++;
+            if (!sameBytes(body, original) && mismatches.length < 5) mismatches.push(`round ${round + 1}, message ${message}`);
+          }
+        },
+        window === undefined ? {} : { window },
+      );
+    }
+    results.push({ seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes });
+    await client.quit();
+  }
+  return { rounds: results, counted: 'octets', checked, mismatches };
+}
+
+function sameBytes(a, b) {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+// ─── node-pop3 ──────────────────────────────────────────────────────────────────────────────────────────
+
+export async function runNodePop3({ port, user, rounds, spec }) {
+  const { default: Pop3Command } = await import('node-pop3');
+  const results = [];
+  let checked = 0;
+  const mismatches = [];
+  // node-pop3 returns the body as sent (still dot-stuffed) without the CRLF before the terminator, as a string.
+  const originals = new Map(
+    spotChecked(spec.count).map((m) => {
+      const response = retrResponse(m, spec.size);
+      const status = response.indexOf('\r\n') + 2;
+      return [m, response.subarray(status, response.length - 5).toString('latin1')];
+    }),
+  );
+  for (let round = 0; round < rounds; round++) {
+    const pop3 = new Pop3Command({ host: HOST, port, user, password: PASSWORD });
+    const [count] = (await pop3.STAT()).split(' ').map(Number); // info after '+OK ': 'count size'
+    let bytes = 0;
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    for (let m = 1; m <= count; m++) {
+      const body = await pop3.RETR(m);
+      bytes += body.length; // ASCII: one octet per character
+      const original = originals.get(m);
+      if (original !== undefined) {
+        checked++;
+        if (body !== original && mismatches.length < 5) mismatches.push(`round ${round + 1}, message ${m}`);
+      }
+    }
+    results.push({ seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes });
+    await pop3.QUIT();
+  }
+  return { rounds: results, counted: 'node-pop3', checked, mismatches };
+}

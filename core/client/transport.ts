@@ -1,0 +1,37 @@
+/**
+ * The one thing Pop3Client needs from a runtime: a byte pipe. Reading is pulled (`read()` asks for the next
+ * chunk), so a reader that stops asking is real backpressure: the transport stops reading its socket, and the
+ * network's own flow control slows the server down. A new runtime (Deno, Bun, Cloudflare `connect()`, Chrome
+ * Direct Sockets, a WebSocket through the proxy) is one short file implementing this interface.
+ */
+export interface Transport {
+  /**
+   * The next chunk from the peer, or undefined once the stream has ended (or after close()). Rejects when
+   * the connection fails, preferably with a Pop3Error naming what happened. At most one read is pending at
+   * a time. A chunk belongs to the caller from then on: the transport never reuses or modifies it, so the
+   * client may hand out views into it without copying.
+   */
+  read(): Promise<Uint8Array | undefined>;
+  /**
+   * Send bytes. Resolves when the transport can take more; rejects when the connection is gone. It may be
+   * called again before an earlier call has resolved: bytes go out in call order. The transport may keep a
+   * reference to `bytes` until it resolves, so the caller must not modify them before then.
+   */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Close the connection in both directions at once. A pending read resolves to undefined. Idempotent. */
+  close(): void;
+  /**
+   * Upgrade the connection to TLS in place (STLS, RFC 2595), after the server's +OK. Absent when the
+   * transport cannot. It must reject, with code POP3_ERR_TLS_INJECTION, if bytes from the peer arrived and
+   * were not yet read: they were sent in plaintext after the +OK, where only a TLS handshake may follow
+   * (the STARTTLS injection attack), and must never be read as replies.
+   */
+  startTls?(): Promise<void>;
+  /** True once the connection is encrypted (implicit TLS, or after startTls()). */
+  readonly secure: boolean;
+  /**
+   * True when the peer is on this machine (a loopback address, or in the same process), so nothing sent
+   * crosses a network. Pop3Client then allows a login without TLS unless told otherwise.
+   */
+  readonly local?: boolean;
+}

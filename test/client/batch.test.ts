@@ -1,0 +1,163 @@
+/**
+ * Batch operations: pipelined with a bounded window (the server counts what is in flight), progress events,
+ * and the first error ending the batch.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BatchProgress } from '../../core/client/batch.js';
+import { ErrorCode, ServerError } from '../../core/errors.js';
+import { FakeMailbox, openSession, sampleMessages } from '../support/fake-mailbox.js';
+import { flush, loggedIn, text } from '../support/fake-server.js';
+
+describe('retrieveMany', () => {
+  it('keeps exactly `window` commands in flight, never more, and hands bodies over in order', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(20));
+    const { client } = await openSession(mailbox, { serve: { lazy: true } });
+    const seen: string[] = [];
+    await client.retrieveMany(
+      mailbox.messages.map((_, i) => i + 1),
+      ({ message, body }) => {
+        seen.push(`${message}:${text(body)}`);
+      },
+      { window: 4 },
+    );
+    expect(mailbox.maxOutstanding).toBe(4);
+    expect(seen).toEqual(mailbox.messages.map((m, i) => `${i + 1}:${m.body}`));
+  });
+
+  it('defaults to the client window of 32', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(80, 1));
+    const { client } = await openSession(mailbox, { serve: { lazy: true } });
+    expect(client.window).toBe(32);
+    let count = 0;
+    await client.retrieveMany(mailbox.messages.map((_, i) => i + 1), () => {
+      count++;
+    });
+    expect(count).toBe(80);
+    expect(mailbox.maxOutstanding).toBe(32);
+  });
+
+  it('sends one command at a time when the server does not advertise PIPELINING', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(10));
+    const { client } = await openSession(mailbox, { serve: { lazy: true, capabilities: ['USER', 'UIDL'] } });
+    await client.retrieveMany([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], () => {});
+    expect(mailbox.maxOutstanding).toBe(1);
+  });
+
+  it('reports progress against the LIST sizes', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(6, 40));
+    const { client } = await openSession(mailbox);
+    const listing = await client.listing();
+    const events: BatchProgress[] = [];
+    await client.retrieveMany(listing, () => {}, { onProgress: (progress) => events.push(progress) });
+    const total = mailbox.messages.reduce((sum, m) => sum + m.body.length, 0);
+    expect(events.every((e) => e.bytesExpected === total && e.messages === 6)).toBe(true);
+    expect(events.at(-1)).toEqual({ messagesDone: 6, messages: 6, bytesDone: total, bytesExpected: total });
+    for (let i = 1; i < events.length; i++) {
+      expect(events[i]!.bytesDone).toBeGreaterThanOrEqual(events[i - 1]!.bytesDone);
+      expect(events[i]!.messagesDone).toBeGreaterThanOrEqual(events[i - 1]!.messagesDone);
+    }
+    expect(events.filter((e) => e.messagesDone === 3).length).toBeGreaterThan(0);
+  });
+
+  it('refills half a window at a time, in one write', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(40, 1));
+    const { client } = await openSession(mailbox);
+    const before = mailbox.chunks;
+    await client.retrieveMany(mailbox.messages.map((_, i) => i + 1), () => {}, { window: 8 });
+    // 8 commands, then 4 at a time: 1 + 32 / 4 writes, rather than one per message.
+    expect(mailbox.chunks - before).toBe(9);
+  });
+
+  it('has no expected total when sizes are not given', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(2));
+    const { client } = await openSession(mailbox);
+    const events: BatchProgress[] = [];
+    await client.retrieveMany([1, 2], () => {}, { onProgress: (progress) => events.push(progress) });
+    expect(events.at(-1)).toMatchObject({ messagesDone: 2, bytesExpected: undefined });
+  });
+
+  it('while the handler is busy, at most `window` more messages are fetched', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(30));
+    const { client } = await openSession(mailbox);
+    let release!: () => void;
+    const busy = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handled: number[] = [];
+    const batch = client.retrieveMany(mailbox.messages.map((_, i) => i + 1), async ({ message }) => {
+      if (message === 1) await busy;
+      handled.push(message);
+    }, { window: 5 });
+    for (let i = 0; i < 20; i++) await flush();
+    // Message 1 is being handled: besides it, at most `window` bodies are fetched or on their way.
+    expect(mailbox.received.filter((line) => line.startsWith('RETR')).length).toBeLessThanOrEqual(6);
+    release();
+    await batch;
+    expect(handled).toEqual(mailbox.messages.map((_, i) => i + 1));
+  });
+
+  it('a handler error ends the batch with that error; the session goes on', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(10));
+    const { client } = await openSession(mailbox);
+    const failure = new Error('disk full');
+    const handled: number[] = [];
+    const batch = client.retrieveMany(mailbox.messages.map((_, i) => i + 1), ({ message }) => {
+      if (message === 3) throw failure;
+      handled.push(message);
+    });
+    await expect(batch).rejects.toBe(failure);
+    expect(handled).toEqual([1, 2]);
+    await expect(client.stat()).resolves.toMatchObject({ count: 10 });
+  });
+
+  it('a refused RETR ends the batch with the ServerError', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(3));
+    const { client } = await openSession(mailbox);
+    await expect(client.retrieveMany([1, 7, 2], () => {})).rejects.toBeInstanceOf(ServerError);
+  });
+
+  it('rejects a window that is not a positive integer', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(1));
+    const { client } = await openSession(mailbox);
+    await expect(client.retrieveMany([1], () => {}, { window: 0 })).rejects.toMatchObject({ code: ErrorCode.BadArgument });
+  });
+});
+
+describe('listing', () => {
+  it('pipelines LIST and UIDL and joins them by message number', async () => {
+    const { client, server } = await loggedIn();
+    const before = server.chunks.length;
+    const listing = client.listing();
+    await server.expect('LIST');
+    await server.expect('UIDL');
+    expect(server.chunks.slice(before)).toEqual(['LIST\r\nUIDL\r\n']);
+    void server.send('+OK\r\n1 100\r\n3 300\r\n.\r\n+OK\r\n1 one\r\n3 three\r\n.\r\n');
+    expect(await listing).toEqual([
+      { message: 1, size: 100, uid: 'one' },
+      { message: 3, size: 300, uid: 'three' },
+    ]);
+  });
+
+  it('has no uids when the server refuses UIDL', async () => {
+    const { client, server } = await loggedIn();
+    const listing = client.listing();
+    await server.expect('LIST');
+    await server.expect('UIDL');
+    void server.send('+OK\r\n1 100\r\n.\r\n-ERR no UIDL here\r\n');
+    expect(await listing).toEqual([{ message: 1, size: 100, uid: undefined }]);
+  });
+});
+
+describe('deleteMany', () => {
+  it('keeps at most `window` DELEs in flight; QUIT deletes them', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(12));
+    const { client } = await openSession(mailbox, { serve: { lazy: true } });
+    const events: BatchProgress[] = [];
+    await client.deleteMany([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], { window: 3, onProgress: (p) => events.push(p) });
+    expect(mailbox.maxOutstanding).toBe(3);
+    expect(events.at(-1)).toMatchObject({ messagesDone: 10, messages: 10 });
+    expect(mailbox.messages).toHaveLength(12);
+    await client.quit();
+    expect(mailbox.messages.map((m) => m.uid)).toEqual(['uid-11', 'uid-12']);
+  });
+});

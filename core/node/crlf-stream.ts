@@ -1,7 +1,7 @@
 /**
  * A message as the server sends it, from the bytes of a file. Maildir files usually end lines with a bare
  * LF; POP3 sends CRLF (RFC 1939 section 3), and LIST must report exactly what RETR sends. So the store
- * measures and reads through this one function:
+ * reads messages through `crlfStream` and measures them with `crlfSize`, which follow the same rules:
  *
  * - line ends become CRLF by the server engine's own rules (core/server/line-ends.ts: a bare LF or a bare
  *   CR becomes CRLF, CRLF stays), so the engine, which normalises what it sends too, changes nothing more;

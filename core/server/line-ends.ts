@@ -24,12 +24,27 @@ export class CrlfNormalizer {
     if (chunk.length === 0) return chunk;
     const afterCr = this.#afterCr;
     this.#afterCr = chunk[chunk.length - 1] === CR;
-    const missing = missingBytes(chunk, afterCr);
-    if (missing === 0) return chunk;
+    const owedLf = afterCr && chunk[0] !== LF ? 1 : 0;
+    const bareLf = countBareLf(chunk, afterCr);
+    const bareCr = countBareCr(chunk);
+    if (owedLf + bareLf + bareCr === 0) return chunk;
 
-    const out = new Uint8Array(chunk.length + missing);
+    const out = new Uint8Array(chunk.length + owedLf + bareLf + bareCr);
     let o = 0;
-    if (afterCr && chunk[0] !== LF) out[o++] = LF;
+    if (owedLf === 1) out[o++] = LF;
+    if (bareCr === 0) {
+      // The common case (a Unix file): only LFs to fix, so copy the runs between them natively.
+      let start = 0;
+      for (let lf = chunk.indexOf(LF); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
+        if (lf === 0 ? afterCr : chunk[lf - 1] === CR) continue;
+        out.set(chunk.subarray(start, lf), o);
+        o += lf - start;
+        out[o++] = CR;
+        start = lf;
+      }
+      out.set(chunk.subarray(start), o);
+      return out;
+    }
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
       if (byte === LF && (i === 0 ? !afterCr : chunk[i - 1] !== CR)) out[o++] = CR;
@@ -50,20 +65,22 @@ export class CrlfNormalizer {
 
 const EMPTY = new Uint8Array(0);
 
-/**
- * How many bytes normalising `chunk` adds: a CR for each LF without one, an LF for each CR (but a final one)
- * without one, and the LF owed to a CR that ended the previous chunk. Native scans, since most chunks need
- * nothing.
- */
-function missingBytes(chunk: Uint8Array, afterCr: boolean): number {
-  let missing = afterCr && chunk[0] !== LF ? 1 : 0;
+/** LFs without a CR before them (`afterCr`: the previous chunk ended with CR). Native scans: most have none. */
+function countBareLf(chunk: Uint8Array, afterCr: boolean): number {
+  let count = 0;
   for (let lf = chunk.indexOf(LF); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
-    if (lf === 0 ? !afterCr : chunk[lf - 1] !== CR) missing++;
+    if (lf === 0 ? !afterCr : chunk[lf - 1] !== CR) count++;
   }
+  return count;
+}
+
+/** CRs without an LF after them, but a final CR, which the next chunk decides. */
+function countBareCr(chunk: Uint8Array): number {
+  let count = 0;
   for (let cr = chunk.indexOf(CR); cr !== -1 && cr + 1 < chunk.length; cr = chunk.indexOf(CR, cr + 1)) {
-    if (chunk[cr + 1] !== LF) missing++;
+    if (chunk[cr + 1] !== LF) count++;
   }
-  return missing;
+  return count;
 }
 
 /** The whole of `bytes` with CRLF line ends. */
@@ -80,10 +97,6 @@ export function toCrlf(bytes: Uint8Array): Uint8Array {
 
 /** The size `bytes` will have with CRLF line ends, without building them: what LIST must report. */
 export function crlfLength(bytes: Uint8Array): number {
-  let length = bytes.length;
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i];
-    if ((byte === LF && (i === 0 || bytes[i - 1] !== CR)) || (byte === CR && bytes[i + 1] !== LF)) length++;
-  }
-  return length;
+  const finalBareCr = bytes.length > 0 && bytes[bytes.length - 1] === CR ? 1 : 0;
+  return bytes.length + countBareLf(bytes, false) + countBareCr(bytes) + finalBareCr;
 }

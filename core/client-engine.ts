@@ -181,6 +181,7 @@ export class Pop3ClientEngine {
   #events: Pop3Event[] = [];
   #eventIndex = 0;
   #outgoing: Uint8Array[] = [];
+  #outgoingBytes = 0;
 
   // Reading the reply of #inFlight[0].
   readonly #line = new LineAssembler();
@@ -348,10 +349,16 @@ export class Pop3ClientEngine {
     const parts = this.#outgoing;
     if (parts.length === 0) return undefined;
     this.#outgoing = [];
+    this.#outgoingBytes = 0;
     return parts.length === 1 ? parts[0] : concat(parts);
   }
 
   // ─── Getters ───────────────────────────────────────────────────────────────────────────────────────────
+
+  /** How many bytes takeOutgoing() would return now: a driver may write early once there are enough. */
+  get outgoingBytes(): number {
+    return this.#outgoingBytes;
+  }
 
   get state(): SessionState {
     return this.#state;
@@ -449,6 +456,7 @@ export class Pop3ClientEngine {
 
   #write(bytes: Uint8Array, shown: string): void {
     this.#outgoing.push(bytes);
+    this.#outgoingBytes += bytes.length;
     if (this.#trace) this.#emit({ type: 'trace', from: 'client', line: shown });
   }
 
@@ -681,6 +689,7 @@ export class Pop3ClientEngine {
     this.#error = error;
     this.#failPending(error);
     this.#outgoing = [];
+    this.#outgoingBytes = 0;
     this.#emit({ type: 'closed', error });
   }
 

@@ -1,9 +1,11 @@
 /**
  * pop3kit: the browser-safe entry point. Everything here runs unchanged in browsers, workers, extensions,
- * Deno, Bun and Node: no I/O, no timers, no clock, no Node built-ins.
+ * Deno, Bun and Node: no Node built-ins. The engines (client and server) do no I/O and read no clock; the
+ * async drivers on top of them use only the web platform (timers for timeouts, WebSocket, streams).
+ * Node-only code (sockets, files, the CLI) is the `pop3kit/node` entry; the proxy is `pop3kit/proxy`.
  */
 export * from './errors.js';
-export { Secret, REDACTED } from './secret.js';
+export { Secret, REDACTED, type SecretText } from './secret.js';
 export { type Limits, DEFAULT_LIMITS } from './limits.js';
 export { type Capabilities, type PerUserValue, parseCapabilities } from './capabilities.js';
 export { type StatusLine, parseStatusLine } from './response.js';
@@ -26,7 +28,6 @@ export {
   type UidlEntry,
 } from './client-engine.js';
 export * from './client/index.js';
-export type { SecretText } from './secret.js';
 export * from './server/index.js';
 export {
   openWebSocketTransport,

@@ -55,6 +55,13 @@ export function messageSlice(m, offset, length) {
   return Buffer.from(text.slice(start, start + length), 'latin1');
 }
 
+/** Lines `from` to `to` (exclusive) of message `m` as sent: dot-stuffed, each with its CRLF, as a string. */
+export function stuffedLines(m, from, to) {
+  const parts = [];
+  for (let i = from; i < to; i++) parts.push(`${isDotted(m, i) ? '.' : ''}${lineText(m, i)}\r\n`);
+  return parts.join('');
+}
+
 /** Octets the stuffed body of message `m` has on the wire beyond its size (one per dotted line). */
 export function stuffedExtra(m, size) {
   let extra = 0;

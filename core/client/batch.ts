@@ -1,8 +1,13 @@
 /**
  * Batch operations: many commands pipelined with a bounded window. They are built on Pop3Client's public
  * calls; the engine does the pipelining (all queued commands leave in one write when the server advertises
- * PIPELINING, one at a time otherwise), and the window bounds how many are queued, so it bounds both the
- * commands in flight and the bodies held in memory.
+ * PIPELINING, one at a time otherwise), and the window bounds what is queued, so it bounds both the commands
+ * in flight and the bodies held in memory.
+ *
+ * The window is measured in bytes and in commands. A fixed count of commands is the wrong unit: 32 RETRs in
+ * flight cap a batch at 32 messages per round trip (~3,000 small messages/s at 10 ms), yet 32 large messages
+ * can be hundreds of MiB. So a RETR batch keeps up to `windowBytes` (8 MiB) of expected body octets in flight,
+ * counted from the LIST sizes the caller passes (MessageRef.size), and at most `window` (1,000) commands.
  */
 import type { ListEntry, UidlEntry } from '../client-engine.js';
 import { ErrorCode, LocalProtocolError, ServerError } from '../errors.js';
@@ -48,11 +53,23 @@ export interface BatchProgress {
 
 /** Options for the batch operations. */
 export interface BatchOptions extends CallOptions {
-  /** Most commands in flight; default: the client's `window` (32). */
+  /**
+   * Most commands in flight; default: the client's `window` (1,000). Given here, it alone bounds the messages
+   * given without a size (you chose a count): they then count for nothing in `windowBytes`.
+   */
   window?: number;
+  /**
+   * Most expected body octets in flight (RETR batches), from the sizes given with the messages; a message
+   * without a size counts as {@link UNKNOWN_SIZE} (so at most 256 of them per 8 MiB) unless `window` is given.
+   * One message is always let through, however large. Default: the client's `windowBytes` (8 MiB).
+   */
+  windowBytes?: number;
   /** Called as bytes arrive and as each message is handled. Must not throw (it would abort the session). */
   onProgress?: (progress: BatchProgress) => void;
 }
+
+/** What a message of unknown size counts for in a byte window: a generous average mail. */
+export const UNKNOWN_SIZE = 32 * 1024;
 
 /** LIST and UIDL, queued together so they are pipelined, joined by message number. */
 export async function listing(client: Pop3Client, options: CallOptions = {}): Promise<MessageInfo[]> {
@@ -67,7 +84,7 @@ export async function listing(client: Pop3Client, options: CallOptions = {}): Pr
   return entries.map(({ message, size }: ListEntry) => ({ message, size, uid: uidOf.get(message) }));
 }
 
-/** RETR every message, at most `window` in flight; `onMessage` runs in order, one message at a time. */
+/** RETR every message, at most `window` and `windowBytes` in flight; `onMessage` runs in order, one message at a time. */
 export async function retrieveMany(
   client: Pop3Client,
   messages: readonly (number | MessageRef)[],
@@ -94,7 +111,9 @@ export async function retrieveMany(
           };
     return client.retr(ref.message, { signal, onProgress: progress });
   };
-  await windowed(refs, options.window ?? client.window, start, async (body, ref) => {
+  const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
+  const unknownSize = options.window === undefined ? UNKNOWN_SIZE : 0;
+  await windowed(refs, window, (ref) => ref.size ?? unknownSize, start, async (body, ref) => {
     await onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
     messagesDone++;
     report?.();
@@ -108,16 +127,18 @@ export async function deleteMany(client: Pop3Client, messages: readonly (number 
   const { signal, onProgress } = options;
   const refs = messages.map(toRef);
   let messagesDone = 0;
-  await windowed(refs, options.window ?? client.window, (ref) => client.dele(ref.message, { signal }), () => {
+  // A DELE reply is one line: only the count bounds what is in flight.
+  const window = { count: options.window ?? client.window, bytes: Infinity };
+  await windowed(refs, window, () => 0, (ref) => client.dele(ref.message, { signal }), () => {
     messagesDone++;
     onProgress?.({ messagesDone, messages: refs.length, bytesDone: 0, bytesExpected: undefined });
   });
 }
 
-/** A batch window: a positive integer, or LocalProtocolError (POP3_ERR_BAD_ARGUMENT). */
-export function checkWindow(window: number): number {
+/** A batch window (`window`, `windowBytes`): a positive integer, or LocalProtocolError (POP3_ERR_BAD_ARGUMENT). */
+export function checkWindow(window: number, name = 'window'): number {
   if (!Number.isSafeInteger(window) || window < 1) {
-    throw new LocalProtocolError(ErrorCode.BadArgument, `window must be a positive integer, not ${String(window)}`);
+    throw new LocalProtocolError(ErrorCode.BadArgument, `${name} must be a positive integer, not ${String(window)}`);
   }
   return window;
 }
@@ -127,26 +148,34 @@ function toRef(message: number | MessageRef): MessageRef {
 }
 
 /**
- * Start `start(item)` for the items in order, with at most `window` started and not yet finished, and
- * `finish` each result in order. The first error ends the batch.
+ * Start `start(item)` for the items in order, with at most `window.count` items started and not yet
+ * finished, and at most `window.bytes` of their `weight` (but always at least one item), and `finish` each
+ * result in order. The first error ends the batch.
  *
- * Refilling waits until half the window is free, then tops it up at once: the commands started together
- * leave in one write (one packet, one wake-up of the server) instead of one write per message. Slots are
- * refilled as soon as results are in, before `finish` runs, so the pipeline stays busy while the caller
- * handles a message.
+ * Refilling waits until half the window is free (in count and in bytes), then tops it up at once: the
+ * commands started together leave in one write (one packet, one wake-up of the server) instead of one write
+ * per message. Slots are refilled as soon as results are in, before `finish` runs, so the pipeline stays
+ * busy while the caller handles a message.
  */
 async function windowed<T, R>(
   items: readonly T[],
-  window: number,
+  window: { readonly count: number; readonly bytes: number },
+  weight: (item: T) => number,
   start: (item: T) => Promise<R>,
   finish: (result: R, item: T) => void | Promise<void>,
 ): Promise<void> {
-  checkWindow(window);
+  const count = checkWindow(window.count);
+  const bytes = window.bytes === Infinity ? Infinity : checkWindow(window.bytes, 'windowBytes');
   // started[i] is the promise for items[i]; a slot is cleared once taken, so results are not kept alive.
   const started: (Promise<R> | undefined)[] = [];
+  let inFlightBytes = 0;
   const fill = (taken: number) => {
-    while (started.length < items.length && started.length - taken < window) {
-      const promise = start(items[started.length]!);
+    while (started.length < items.length && started.length - taken < count) {
+      const item = items[started.length]!;
+      const size = weight(item);
+      if (started.length > taken && inFlightBytes + size > bytes) break;
+      inFlightBytes += size;
+      const promise = start(item);
       // Awaited in order below; until then, a rejection must not count as unhandled.
       promise.catch(noop);
       started.push(promise);
@@ -156,7 +185,8 @@ async function windowed<T, R>(
   for (let i = 0; i < items.length; i++) {
     const result = await started[i]!;
     started[i] = undefined;
-    if (started.length - (i + 1) <= window / 2) fill(i + 1);
+    inFlightBytes -= weight(items[i]!);
+    if (started.length - (i + 1) <= count / 2 && inFlightBytes <= bytes / 2) fill(i + 1);
     await finish(result, items[i]!);
   }
 }

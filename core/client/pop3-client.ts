@@ -4,10 +4,11 @@
  * How it drives the engine
  * ------------------------
  * Each call queues a command on the engine and registers a reply (resolve, reject, and for bodies a data
- * sink) under the handle the engine returned; the bytes to send are flushed once per microtask, so commands
- * queued together (a batch) leave in one write. One read loop pulls chunks from the transport, feeds them to
- * the engine and routes the events it produces to the replies. The engine decides what may be in flight
- * (pipelining, barriers) and knows which replies are multi-line; the client adds time, cancellation and I/O.
+ * sink) under the handle the engine returned; the bytes to send are flushed once per microtask, or as soon
+ * as 2 KiB are ready, so commands queued together (a batch) leave in few writes, the first ones early. One
+ * read loop pulls chunks from the transport, feeds them to the engine and routes the events it produces to
+ * the replies. The engine decides what may be in flight (pipelining, barriers) and knows which replies are
+ * multi-line; the client adds time, cancellation and I/O.
  *
  * Backpressure: a retrStream() consumer that falls behind pauses the read loop, so the transport is not
  * read, so the socket is not read. Body chunks are handed on as the views the engine produced (no copy);
@@ -65,8 +66,16 @@ export interface Pop3ClientOptions {
    * Default 60 000; 0 for none.
    */
   idleTimeout?: number;
-  /** Most commands a batch operation keeps in flight. Default 32. */
+  /**
+   * Most commands a batch operation keeps in flight. Default 1,000; the byte window (`windowBytes`) is what
+   * usually bounds a RETR batch.
+   */
   window?: number;
+  /**
+   * Most expected body octets a RETR batch keeps in flight, counted from the LIST sizes given with the
+   * messages (see BatchOptions.windowBytes; a message without a size counts as 32 KiB). Default 8 MiB.
+   */
+  windowBytes?: number;
   /** Engine limits (see core/limits.ts). */
   limits?: Partial<Limits>;
   /** Pipelining: by default when CAPA advertises PIPELINING; `false` never, `true` always. */
@@ -135,14 +144,18 @@ interface Reply {
 
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
 const DEFAULT_IDLE_TIMEOUT = 60_000;
-const DEFAULT_WINDOW = 32;
+const DEFAULT_WINDOW = 1_000;
+const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 const DEFAULT_STREAM_HIGH_WATER_MARK = 64 * 1024;
+/** Queued command bytes that are written at once rather than at the end of the microtask (see #send). */
+const FLUSH_BYTES = 2048;
 
 /** A POP3 session over a transport. Call connect() first; every method returns a promise that always settles. */
 export class Pop3Client {
   readonly #transport: Transport;
   readonly #engine: Pop3ClientEngine;
   readonly #window: number;
+  readonly #windowBytes: number;
   readonly #onTrace: Pop3ClientOptions['onTrace'];
   readonly #idleTimeout: number;
   readonly #connectTimeout: number;
@@ -172,6 +185,7 @@ export class Pop3Client {
       pipelining: options.pipelining,
     });
     this.#window = checkWindow(options.window ?? DEFAULT_WINDOW);
+    this.#windowBytes = checkWindow(options.windowBytes ?? DEFAULT_WINDOW_BYTES, 'windowBytes');
     this.#idleTimeout = options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT;
     this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     this.#idle = new Watchdog(this.#idleTimeout, () => this.#onIdleTimeout());
@@ -209,6 +223,11 @@ export class Pop3Client {
   /** Most commands a batch keeps in flight. */
   get window(): number {
     return this.#window;
+  }
+
+  /** Most expected body octets a RETR batch keeps in flight. */
+  get windowBytes(): number {
+    return this.#windowBytes;
   }
 
   // ─── Session ───────────────────────────────────────────────────────────────────────────────────────────
@@ -458,8 +477,9 @@ export class Pop3Client {
   }
 
   /**
-   * RETR many messages, pipelined with at most `window` in flight; `onMessage` is called in order, one at a
-   * time, and awaited. Progress events count octets against the sizes given (from LIST).
+   * RETR many messages, pipelined with at most `window` commands and `windowBytes` of expected body octets
+   * (from the sizes given, e.g. by listing()) in flight; `onMessage` is called in order, one at a time, and
+   * awaited. Progress events count octets against the sizes given (from LIST).
    */
   retrieveMany(
     messages: readonly (number | MessageRef)[],
@@ -527,7 +547,10 @@ export class Pop3Client {
     const handle = enqueue(this.#engine);
     this.#replies.set(handle, reply);
     this.#updateIdle(false);
-    if (!this.#flushScheduled) {
+    // A batch queues its commands in one go: writing them only at the end would leave the server idle while
+    // a thousand are queued. Write as soon as a packet's worth is ready, the rest at the end (a microtask).
+    if (this.#engine.outgoingBytes >= FLUSH_BYTES) this.#flush();
+    else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       queueMicrotask(() => {
         this.#flushScheduled = false;

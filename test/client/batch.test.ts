@@ -24,16 +24,55 @@ describe('retrieveMany', () => {
     expect(seen).toEqual(mailbox.messages.map((m, i) => `${i + 1}:${m.body}`));
   });
 
-  it('defaults to the client window of 32', async () => {
-    const mailbox = new FakeMailbox(sampleMessages(80, 1));
+  it('defaults to 1,000 commands and 8 MiB in flight; a message of unknown size counts as 32 KiB', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(300, 1));
     const { client } = await openSession(mailbox, { serve: { lazy: true } });
-    expect(client.window).toBe(32);
+    expect(client.window).toBe(1000);
+    expect(client.windowBytes).toBe(8 * 1024 * 1024);
     let count = 0;
     await client.retrieveMany(mailbox.messages.map((_, i) => i + 1), () => {
       count++;
     });
-    expect(count).toBe(80);
-    expect(mailbox.maxOutstanding).toBe(32);
+    expect(count).toBe(300);
+    // No sizes given: 8 MiB / 32 KiB.
+    expect(mailbox.maxOutstanding).toBe(256);
+
+    // A batch given a count window: that count alone bounds messages without sizes.
+    mailbox.maxOutstanding = 0;
+    await client.retrieveMany(mailbox.messages.map((_, i) => i + 1), () => {}, { window: 300 });
+    expect(mailbox.maxOutstanding).toBe(300);
+  });
+
+  it('keeps at most `windowBytes` of LIST sizes in flight, but always one message', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(40, 1));
+    const { client } = await openSession(mailbox, { serve: { lazy: true }, client: { windowBytes: 1000 } });
+    // Sizes as a LIST would give them (the fake bodies are smaller; only the sizes given count).
+    const refs = mailbox.messages.map((_, i) => ({ message: i + 1, size: 100 }));
+    await client.retrieveMany(refs, () => {});
+    expect(mailbox.maxOutstanding).toBe(10);
+
+    // The option overrides the client's; the count cap still applies.
+    mailbox.maxOutstanding = 0;
+    await client.retrieveMany(refs, () => {}, { windowBytes: 2000, window: 7 });
+    expect(mailbox.maxOutstanding).toBe(7);
+
+    // A message larger than the window goes alone.
+    mailbox.maxOutstanding = 0;
+    const huge = refs.slice(0, 5).map((ref) => ({ ...ref, size: 5000 }));
+    const seen: number[] = [];
+    await client.retrieveMany(huge, ({ message }) => {
+      seen.push(message);
+    });
+    expect(mailbox.maxOutstanding).toBe(1);
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('with the defaults, a LIST-sized batch of small messages is bounded by the count', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(1200, 1));
+    const { client } = await openSession(mailbox, { serve: { lazy: true } });
+    const listing = await client.listing();
+    await client.retrieveMany(listing, () => {});
+    expect(mailbox.maxOutstanding).toBe(1000);
   });
 
   it('sends one command at a time when the server does not advertise PIPELINING', async () => {
@@ -66,6 +105,15 @@ describe('retrieveMany', () => {
     await client.retrieveMany(mailbox.messages.map((_, i) => i + 1), () => {}, { window: 8 });
     // 8 commands, then 4 at a time: 1 + 32 / 4 writes, rather than one per message.
     expect(mailbox.chunks - before).toBe(9);
+  });
+
+  it('writes a large batch in ~2 KiB pieces as it is queued, so the first RETR leaves early', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(600, 1));
+    const { client } = await openSession(mailbox);
+    const before = mailbox.chunks;
+    // "RETR nnn\r\n" is 10 bytes: 6,000 bytes in all, written as three pieces of ~2 KiB and the rest.
+    await client.retrieveMany(mailbox.messages.map((_, i) => i + 1), () => {}, { window: 600 });
+    expect(mailbox.chunks - before).toBe(3);
   });
 
   it('has no expected total when sizes are not given', async () => {
@@ -120,6 +168,7 @@ describe('retrieveMany', () => {
     const mailbox = new FakeMailbox(sampleMessages(1));
     const { client } = await openSession(mailbox);
     await expect(client.retrieveMany([1], () => {}, { window: 0 })).rejects.toMatchObject({ code: ErrorCode.BadArgument });
+    await expect(client.retrieveMany([1], () => {}, { windowBytes: 1.5 })).rejects.toMatchObject({ code: ErrorCode.BadArgument });
   });
 });
 

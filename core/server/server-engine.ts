@@ -57,8 +57,9 @@
  * LocalProtocolError.
  */
 import { apopTimestamp } from '../apop.js';
-import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../bytes.js';
+import { concat, fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../bytes.js';
 import { ErrorCode, LocalProtocolError } from '../errors.js';
+import { EventQueue } from '../event-queue.js';
 import { LineAssembler } from '../framer.js';
 import { REDACTED, revealText, Secret, type SecretText } from '../secret.js';
 import { DotStuffer } from '../stuffing.js';
@@ -237,8 +238,7 @@ export class Pop3ServerEngine {
   #nextRequest = 1;
   #work: Work = NO_WORK;
 
-  #events: ServerEvent[] = [];
-  #eventIndex = 0;
+  readonly #events = new EventQueue<ServerEvent>();
   #outgoing: Uint8Array[] = [];
   #outgoingBytes = 0;
 
@@ -420,13 +420,7 @@ export class Pop3ServerEngine {
 
   /** The next event, or undefined when there is none until an input or an answer arrives. */
   nextEvent(): ServerEvent | undefined {
-    if (this.#eventIndex === this.#events.length) return undefined;
-    const event = this.#events[this.#eventIndex++]!;
-    if (this.#eventIndex === this.#events.length) {
-      this.#events = [];
-      this.#eventIndex = 0;
-    }
-    return event;
+    return this.#events.shift();
   }
 
   /**
@@ -439,7 +433,7 @@ export class Pop3ServerEngine {
     if (parts.length === 0) return undefined;
     this.#outgoing = [];
     this.#outgoingBytes = 0;
-    const out = parts.length === 1 ? parts[0]! : concatParts(parts);
+    const out = parts.length === 1 ? parts[0]! : concat(parts);
     this.#advance();
     return out;
   }
@@ -951,18 +945,6 @@ function shownCommand(keyword: string, verb: ServerVerb | undefined, args: reado
   if (verb === 'PASS') return rest === '' ? 'PASS' : `PASS ${REDACTED}`;
   if (verb === 'AUTH' && args.length > 1) return `AUTH ${args[0]} ${REDACTED}`;
   return [verb, ...args].join(' ');
-}
-
-function concatParts(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** UIDL: 1 to 70 characters from 0x21 to 0x7E (RFC 1939 section 7). */

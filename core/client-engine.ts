@@ -42,6 +42,7 @@ import {
   SaslError,
   ServerError,
 } from './errors.js';
+import { EventQueue } from './event-queue.js';
 import { DotUnstuffer, LineAssembler } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { parseStatusLine } from './response.js';
@@ -178,8 +179,7 @@ export class Pop3ClientEngine {
   #inFlight: Pending[] = [];
   #projection: Projection;
 
-  #events: Pop3Event[] = [];
-  #eventIndex = 0;
+  readonly #events = new EventQueue<Pop3Event>();
   #outgoing: Uint8Array[] = [];
   #outgoingBytes = 0;
 
@@ -335,13 +335,7 @@ export class Pop3ClientEngine {
 
   /** The next event, or undefined when there is none until more input arrives. */
   nextEvent(): Pop3Event | undefined {
-    if (this.#eventIndex === this.#events.length) return undefined;
-    const event = this.#events[this.#eventIndex++]!;
-    if (this.#eventIndex === this.#events.length) {
-      this.#events = [];
-      this.#eventIndex = 0;
-    }
-    return event;
+    return this.#events.shift();
   }
 
   /** Bytes to write to the server (several pipelined commands come as one write), or undefined. */

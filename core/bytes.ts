@@ -3,8 +3,22 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
 
+/** Strings up to this long are tried as ASCII first (command lines are short; see utf8). */
+const ASCII_FAST_PATH = 256;
+
 /** UTF-8 bytes of a string. */
 export function utf8(text: string): Uint8Array {
+  // TextEncoder costs a couple of microseconds per call, more than a command line is worth: a short ASCII
+  // string (every ordinary command) is copied code unit by code unit instead. ASCII is its own UTF-8.
+  if (text.length <= ASCII_FAST_PATH) {
+    const out = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0x7f) return encoder.encode(text);
+      out[i] = code;
+    }
+    return out;
+  }
   return encoder.encode(text);
 }
 

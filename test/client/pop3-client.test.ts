@@ -112,6 +112,19 @@ describe('transaction commands', () => {
     expect(progress.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('retr hands out a body that came in one piece without copying it, as a plain Uint8Array', async () => {
+    const { client, server } = await loggedIn();
+    const retr = client.retr(1);
+    await server.expect('RETR 1');
+    void server.send('+OK\r\nSubject: x\r\n\r\nhello\r\n.\r\n');
+    const body = await retr;
+    expect(text(body)).toBe('Subject: x\r\n\r\nhello\r\n');
+    expect(body.constructor).toBe(Uint8Array);
+    // A view into the chunk the transport delivered (the status line and terminator are around it).
+    expect(body.byteOffset).toBeGreaterThan(0);
+    expect(body.buffer.byteLength).toBeGreaterThan(body.byteLength);
+  });
+
   it('retr of an empty body', async () => {
     const { client, server } = await loggedIn();
     const retr = client.retr(1);

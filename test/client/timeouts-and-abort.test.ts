@@ -118,6 +118,21 @@ describe('idle timeout', () => {
     expect((await retr).length).toBeGreaterThan(0);
   });
 
+  it('notices silence that follows data within twice the timeout (the timer is not re-armed per chunk)', async () => {
+    const { client, server } = await loggedIn({ client: { idleTimeout: 10_000 } });
+    const retr = track(client.retr(1));
+    await server.expect('RETR 1');
+    void server.send('+OK\r\n'); // the first data re-arms the timer: it would expire at 10 000
+    await advance(5_000);
+    void server.send('more\r\n'); // only noted: at 10 000 the timer sees it and runs again, to 20 000
+    await advance(5_000);
+    await advance(4_999);
+    expect(retr.state).toBe('pending');
+    await advance(5_001);
+    expect(retr.state).toBe('rejected');
+    expect((retr.error as Pop3Error).code).toBe(ErrorCode.Timeout);
+  });
+
   it('does not run while nothing is awaited', async () => {
     const { client } = await loggedIn({ client: { idleTimeout: 10_000 } });
     await advance(3_600_000);

@@ -8,40 +8,14 @@
  * decoding speed is printed. Chromium is Debian's (`CHROMIUM_PATH` overrides /usr/bin/chromium; .ci/run
  * installs it).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright';
+import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Pop3kit from '../core/index.js';
+import { bundle, bundlePage, launchChromium, MISSING_BUNDLE } from './support/browser-page.js';
 
-const BUNDLE_URL = new URL('../dist/pop3kit.browser.js', import.meta.url);
-const MISSING_BUNDLE = 'dist/pop3kit.browser.js is missing: run `npm run build` before the tests';
-// Read once: CI builds before it tests. A missing bundle fails every test below with MISSING_BUNDLE.
-const bundle = existsSync(BUNDLE_URL) ? readFileSync(BUNDLE_URL, 'utf8') : undefined;
-
-// The favicon link stops Chromium asking for /favicon.ico, whose 404 would count as a console error.
-const PAGE = `<!doctype html>
-<meta charset="utf-8">
-<link rel="icon" href="data:,">
-<title>pop3kit in the browser</title>
-<script type="module">
-  import * as pop3kit from './pop3kit.browser.js';
-  globalThis.pop3kit = pop3kit;
-</script>
-`;
-
-/** Quiet, offline start of Debian's Chromium as root (see /work/shared/TOOLING.md). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const PAGE = bundlePage('pop3kit in the browser');
 
 let server: Server | undefined;
 let browser: Browser | undefined;
@@ -88,7 +62,7 @@ beforeAll(async () => {
   });
   const { port } = httpServer.address() as AddressInfo;
 
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   const opened = await browser.newPage();
   opened.on('console', (message) => {
     if (message.type() === 'error') pageProblems.push(`console error: ${message.text()}`);

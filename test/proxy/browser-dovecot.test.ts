@@ -6,39 +6,17 @@
  * (`expectedWireBody`). Twice: to Dovecot's plain port, and to its implicit-TLS port with the proxy
  * originating TLS and verifying Dovecot's certificate against the allowlist's host name.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright';
+import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Pop3kit from '../../core/index.js';
 import { createUser, type Dovecot, startDovecot, type TestUser } from '../support/dovecot.js';
 import { edgeCaseMessages, expectedWireBody, numberedMessages } from '../support/mail-generator.js';
 import { fakeResolver, sha256, startProxy, type TestProxy } from './harness.js';
+import { bundle, bundlePage, launchChromium, MISSING_BUNDLE } from '../support/browser-page.js';
 
-const BUNDLE_URL = new URL('../../dist/pop3kit.browser.js', import.meta.url);
-const MISSING_BUNDLE = 'dist/pop3kit.browser.js is missing: run `npm run build` before the tests';
-const bundle = existsSync(BUNDLE_URL) ? readFileSync(BUNDLE_URL, 'utf8') : undefined;
-
-const PAGE = `<!doctype html>
-<meta charset="utf-8">
-<link rel="icon" href="data:,">
-<title>pop3kit to Dovecot</title>
-<script type="module">
-  import * as pop3kit from './pop3kit.browser.js';
-  globalThis.pop3kit = pop3kit;
-</script>
-`;
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const PAGE = bundlePage('pop3kit to Dovecot');
 
 let dovecot: Dovecot | undefined;
 let user: TestUser;
@@ -68,7 +46,7 @@ beforeAll(async () => {
     tlsCa: dovecot.info.ca,
     resolver: fakeResolver({ localhost: ['127.0.0.1'] }),
   });
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   const opened = await browser.newPage();
   opened.on('console', (message) => {
     if (message.type() === 'error') pageProblems.push(`console error: ${message.text()}`);

@@ -7,7 +7,7 @@
  * - the Manifest V3 example (demo/extension/), loaded unpacked into Chromium, lists the mailbox from its
  *   popup. Its manifest `key` fixes its ID, so the proxy can allow its origin.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,36 +18,13 @@ import type * as Pop3kit from '../../core/index.js';
 import { Pop3Server } from '../../core/node/server.js';
 import { MemoryMailStore } from '../../core/server/memory-mailbox.js';
 import { sha256, startProxy, type TestProxy } from './harness.js';
+import { bundle, BUNDLE_URL, bundlePage, CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium, MISSING_BUNDLE } from '../support/browser-page.js';
 
-const BUNDLE_URL = new URL('../../dist/pop3kit.browser.js', import.meta.url);
-const MISSING_BUNDLE = 'dist/pop3kit.browser.js is missing: run `npm run build` before the tests';
-const bundle = existsSync(BUNDLE_URL) ? readFileSync(BUNDLE_URL, 'utf8') : undefined;
+const PAGE = bundlePage('pop3kit through the proxy');
+
 const EXTENSION_DIR = new URL('../../demo/extension/', import.meta.url);
 /** The ID Chromium derives from the manifest's `key`. */
 const EXTENSION_ID = 'hlbnajkemffjahjgdbieifjiofjnfcnd';
-
-const PAGE = `<!doctype html>
-<meta charset="utf-8">
-<link rel="icon" href="data:,">
-<title>pop3kit through the proxy</title>
-<script type="module">
-  import * as pop3kit from './pop3kit.browser.js';
-  globalThis.pop3kit = pop3kit;
-</script>
-`;
-
-/** Quiet, offline start of Debian's Chromium as root (see /work/shared/TOOLING.md). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const USER = 'carol';
 const PASSWORD = 'browser-pass-7';
@@ -102,7 +79,7 @@ beforeAll(async () => {
     origins: [pageOrigin, `chrome-extension://${EXTENSION_ID}`],
   });
 
-  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   const opened = await browser.newPage();
   opened.on('console', (message) => {
     if (message.type() === 'error') pageProblems.push(`console error: ${message.text()}`);
@@ -193,7 +170,7 @@ describe('the Manifest V3 example', () => {
 
     // Extensions need a persistent context; Chromium's (new) headless mode runs them.
     context = await chromium.launchPersistentContext(path.join(profile, 'user-data'), {
-      executablePath,
+      executablePath: CHROMIUM_PATH,
       headless: true,
       args: [...CHROMIUM_ARGS, `--disable-extensions-except=${extension}`, `--load-extension=${extension}`],
     });

@@ -31,7 +31,7 @@
  * then is a STARTTLS injection and fails the session. The capabilities learnt before TLS are forgotten.
  */
 import { apopDigest, apopTimestamp } from './apop.js';
-import { concat, fromBase64, fromUtf8, utf8 } from './bytes.js';
+import { fromBase64, fromUtf8, utf8 } from './bytes.js';
 import { type Capabilities, parseCapabilities } from './capabilities.js';
 import { type Argument, type Command, CommandBuilder, encodeSaslResponse, type Verb } from './commands.js';
 import {
@@ -43,6 +43,7 @@ import {
   ServerError,
 } from './errors.js';
 import { EventQueue } from './event-queue.js';
+import { OutgoingBuffer } from './outgoing-buffer.js';
 import { DotUnstuffer, LineAssembler } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { parseStatusLine } from './response.js';
@@ -180,8 +181,7 @@ export class Pop3ClientEngine {
   #projection: Projection;
 
   readonly #events = new EventQueue<Pop3Event>();
-  #outgoing: Uint8Array[] = [];
-  #outgoingBytes = 0;
+  readonly #outgoing = new OutgoingBuffer();
 
   // Reading the reply of #inFlight[0].
   readonly #line = new LineAssembler();
@@ -340,18 +340,14 @@ export class Pop3ClientEngine {
 
   /** Bytes to write to the server (several pipelined commands come as one write), or undefined. */
   takeOutgoing(): Uint8Array | undefined {
-    const parts = this.#outgoing;
-    if (parts.length === 0) return undefined;
-    this.#outgoing = [];
-    this.#outgoingBytes = 0;
-    return parts.length === 1 ? parts[0] : concat(parts);
+    return this.#outgoing.take();
   }
 
   // ─── Getters ───────────────────────────────────────────────────────────────────────────────────────────
 
   /** How many bytes takeOutgoing() would return now: a driver may write early once there are enough. */
   get outgoingBytes(): number {
-    return this.#outgoingBytes;
+    return this.#outgoing.length;
   }
 
   get state(): SessionState {
@@ -450,7 +446,6 @@ export class Pop3ClientEngine {
 
   #write(bytes: Uint8Array, shown: string): void {
     this.#outgoing.push(bytes);
-    this.#outgoingBytes += bytes.length;
     if (this.#trace) this.#emit({ type: 'trace', from: 'client', line: shown });
   }
 
@@ -682,8 +677,7 @@ export class Pop3ClientEngine {
     this.#state = 'failed';
     this.#error = error;
     this.#failPending(error);
-    this.#outgoing = [];
-    this.#outgoingBytes = 0;
+    this.#outgoing.clear();
     this.#emit({ type: 'closed', error });
   }
 

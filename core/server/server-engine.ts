@@ -57,9 +57,10 @@
  * LocalProtocolError.
  */
 import { apopTimestamp } from '../apop.js';
-import { concat, fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../bytes.js';
+import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../bytes.js';
 import { ErrorCode, LocalProtocolError } from '../errors.js';
 import { EventQueue } from '../event-queue.js';
+import { OutgoingBuffer } from '../outgoing-buffer.js';
 import { LineAssembler } from '../framer.js';
 import { REDACTED, revealText, Secret, type SecretText } from '../secret.js';
 import { DotStuffer } from '../stuffing.js';
@@ -239,8 +240,7 @@ export class Pop3ServerEngine {
   #work: Work = NO_WORK;
 
   readonly #events = new EventQueue<ServerEvent>();
-  #outgoing: Uint8Array[] = [];
-  #outgoingBytes = 0;
+  readonly #outgoing = new OutgoingBuffer();
 
   /** Client bytes not yet read, oldest first; `#inputOffset` bytes of the first are already read. */
   #input: Uint8Array[] = [];
@@ -315,8 +315,7 @@ export class Pop3ServerEngine {
   terminate(reason: TerminateReason): void {
     if (this.#state === 'closed') return;
     if (reason === 'connection-lost' || reason === 'tls-failed') {
-      this.#outgoing = [];
-      this.#outgoingBytes = 0;
+      this.#outgoing.clear();
     }
     this.#close(reason);
   }
@@ -429,11 +428,8 @@ export class Pop3ServerEngine {
    * returns undefined.
    */
   takeOutgoing(): Uint8Array | undefined {
-    const parts = this.#outgoing;
-    if (parts.length === 0) return undefined;
-    this.#outgoing = [];
-    this.#outgoingBytes = 0;
-    const out = parts.length === 1 ? parts[0]! : concat(parts);
+    const out = this.#outgoing.take();
+    if (out === undefined) return undefined;
     this.#advance();
     return out;
   }
@@ -456,7 +452,7 @@ export class Pop3ServerEngine {
       reading &&
       !this.#inputEnded &&
       this.#inputBytes < this.#limits.maxBufferedInput &&
-      this.#outgoingBytes < this.#limits.maxBufferedOutput
+      this.#outgoing.length < this.#limits.maxBufferedOutput
     );
   }
 
@@ -502,7 +498,7 @@ export class Pop3ServerEngine {
   /** Handle buffered lines while nothing else is in progress and the output has room. */
   #advance(): void {
     while (this.#readsCommands() && (this.#work.kind === 'none' || this.#work.kind === 'challenge')) {
-      if (this.#outgoingBytes >= this.#limits.maxBufferedOutput) return;
+      if (this.#outgoing.length >= this.#limits.maxBufferedOutput) return;
       const line = this.#nextLine();
       if (line === undefined) {
         // Everything the client sent has been handled: an ended stream ends the session (no UPDATE).
@@ -900,7 +896,6 @@ export class Pop3ServerEngine {
 
   #write(bytes: Uint8Array): void {
     this.#outgoing.push(bytes);
-    this.#outgoingBytes += bytes.length;
   }
 
   #traceLine(from: 'client' | 'server', line: string): void {

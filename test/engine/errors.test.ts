@@ -7,16 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
 import { ErrorCode, LocalProtocolError, Pop3Error, RemoteProtocolError, ServerError } from '../../core/errors.js';
 import { plain } from '../../core/sasl/index.js';
-import { drain, serve, written } from '../support/engine.js';
+import { drain, greeted, serve, written } from '../support/engine.js';
 
 const encoder = new TextEncoder();
-
-function greeted(options?: ClientEngineOptions): Pop3ClientEngine {
-  const engine = new Pop3ClientEngine(options);
-  serve(engine, '+OK ready\r\n');
-  drain(engine);
-  return engine;
-}
 
 function inTransaction(options?: ClientEngineOptions): Pop3ClientEngine {
   const engine = greeted(options);

@@ -6,20 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { type ClientEngineOptions, type CommandHandle, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
 import { ErrorCode } from '../../core/errors.js';
 import { plain } from '../../core/sasl/index.js';
-import { drain, serve, written } from '../support/engine.js';
+import { drain, greeted, serve, written } from '../support/engine.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 const CAPA_PIPELINING = '+OK Capability list follows\r\nUSER\r\nPIPELINING\r\nUIDL\r\nTOP\r\n.\r\n';
 const CAPA_PLAIN = '+OK Capability list follows\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n';
-
-function greeted(options?: ClientEngineOptions): Pop3ClientEngine {
-  const engine = new Pop3ClientEngine(options);
-  serve(engine, '+OK ready\r\n');
-  drain(engine);
-  return engine;
-}
 
 /** Logged in with USER/PASS, after a CAPA that did or did not advertise PIPELINING. */
 function inTransaction(capa: string, options?: ClientEngineOptions): Pop3ClientEngine {

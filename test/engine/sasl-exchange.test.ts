@@ -4,19 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toBase64, utf8 } from '../../core/bytes.js';
-import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
+import type { Pop3Event } from '../../core/client-engine.js';
 import { ErrorCode, LocalProtocolError, RemoteProtocolError, SaslError, ServerError } from '../../core/errors.js';
 import { oauthbearer, plain, type SaslMechanism, scramSha256, xoauth2 } from '../../core/sasl/index.js';
-import { drain, serve, written } from '../support/engine.js';
+import { drain, greeted, serve, written } from '../support/engine.js';
 
 const decoder = new TextDecoder();
-
-function greeted(options?: ClientEngineOptions): Pop3ClientEngine {
-  const engine = new Pop3ClientEngine(options);
-  serve(engine, '+OK ready\r\n');
-  drain(engine);
-  return engine;
-}
 
 function b64(text: string): string {
   return toBase64(utf8(text));

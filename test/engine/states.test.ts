@@ -7,15 +7,13 @@ import { apopDigest } from '../../core/apop.js';
 import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
 import { ErrorCode, LocalProtocolError, ServerError } from '../../core/errors.js';
 import { plain } from '../../core/sasl/index.js';
-import { drain, serve, written } from '../support/engine.js';
+import { drain, greeted as greetedWith, serve, written } from '../support/engine.js';
 
 const decoder = new TextDecoder();
 
+/** Greeted with an APOP timestamp, which the APOP tests below use. */
 function greeted(options?: ClientEngineOptions, greeting = '+OK POP3 ready <7.42@mail.example>\r\n'): Pop3ClientEngine {
-  const engine = new Pop3ClientEngine(options);
-  serve(engine, greeting);
-  drain(engine);
-  return engine;
+  return greetedWith(options, greeting);
 }
 
 function inTransaction(options?: ClientEngineOptions): Pop3ClientEngine {

@@ -1,5 +1,5 @@
 /** Small helpers for tests that drive the client engine by hand. */
-import type { Pop3ClientEngine, Pop3Event } from '../../core/client-engine.js';
+import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -20,4 +20,12 @@ export function drain(engine: Pop3ClientEngine): Pop3Event[] {
 export function written(engine: Pop3ClientEngine): string | undefined {
   const bytes = engine.takeOutgoing();
   return bytes === undefined ? undefined : decoder.decode(bytes);
+}
+
+/** A new engine that has had its greeting, with the greeting's events drained. */
+export function greeted(options?: ClientEngineOptions, greeting = '+OK ready\r\n'): Pop3ClientEngine {
+  const engine = new Pop3ClientEngine(options);
+  serve(engine, greeting);
+  drain(engine);
+  return engine;
 }

@@ -84,10 +84,21 @@ function dotLineSearch(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from
   const isBuffer = (chunk.constructor as { isBuffer?: (value: unknown) => boolean }).isBuffer?.(chunk) === true;
   if (isBuffer) return (buffer, from) => (buffer as unknown as SequenceSearchable).indexOf(DOT_LINE, from);
   if (chunk.length - pos <= SHORT_SCAN) return scanForDotLine;
-  const text = latin1.decode(chunk.subarray(pos));
+  // The latin1 view covers a window that starts small and doubles while nothing is found: a chunk holding
+  // many small bodies (one decode() call each) is then converted about once, not once per body.
+  let base = pos;
+  let text = '';
+  let window = SHORT_SCAN / 2;
   return (_, from) => {
-    const found = text.indexOf('\n.', from - pos);
-    return found === -1 ? -1 : found + pos;
+    for (;;) {
+      const found = text.indexOf('\n.', from - base);
+      if (found !== -1) return found + base;
+      if (base + text.length >= chunk.length) return -1;
+      // Restart the window at `from`, which is never past an LF the last window ended on.
+      window *= 2;
+      base = from;
+      text = latin1.decode(chunk.subarray(from, Math.min(chunk.length, from + window)));
+    }
   };
 }
 

@@ -64,6 +64,23 @@ describe('DotUnstuffer', () => {
     });
   }
 
+  it('reads many bodies packed in one large plain chunk, wherever their stuffed lines fall', () => {
+    // The latin1 search window grows from 512 octets; put stuffed lines on and around its edges.
+    for (const at of [505, 506, 507, 508, 509, 510, 511, 512, 1020, 1022, 2046]) {
+      const bodies = Array.from({ length: 40 }, (_, n) => `${'x'.repeat(at - 2 + (n % 3))}\r\n.dot ${n}\r\nend\r\n`);
+      const stuffed = bodies.map((body) => body.replace('\r\n.dot', '\r\n..dot') + '.\r\n');
+      const chunk = new Uint8Array(bytes(stuffed.join('')));
+      let pos = 0;
+      for (const body of bodies) {
+        const pieces: string[] = [];
+        const end = new DotUnstuffer().decode(chunk, pos, (piece) => pieces.push(text(piece)));
+        expect(pieces.join(''), `stuffed line near ${at}`).toBe(body);
+        pos = end;
+      }
+      expect(pos).toBe(chunk.length);
+    }
+  });
+
   it('hands out views of the input, never copies, and never more than one chunk', () => {
     const unstuffer = new DotUnstuffer();
     const chunk = Buffer.from('line one\r\nline two\r\n');

@@ -388,6 +388,17 @@ export class Pop3ClientEngine {
     return this.#inFlight.length;
   }
 
+  /**
+   * Why a `verb` command queued now would be refused (wrong state, PASS without USER, after QUIT), or
+   * undefined when it would be accepted. Arguments are not checked. For user interfaces that offer only the
+   * commands that can be sent.
+   */
+  refusalOf(verb: Verb): string | undefined {
+    if (this.#error !== undefined) return this.#error.message;
+    if (this.#state === 'closed') return 'the session is closed';
+    return refusal(verb, this.#projection);
+  }
+
   // ─── Queueing and sending ──────────────────────────────────────────────────────────────────────────────
 
   /** Queue the command `build` makes, once the session is known to be usable (so a dead one says why first). */

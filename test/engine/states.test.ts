@@ -456,3 +456,35 @@ describe('the state getters along a whole session', () => {
     );
   });
 });
+
+describe('refusalOf: what a command queued now would meet', () => {
+  it('agrees with the command methods in every state, and changes nothing', () => {
+    const engine = greeted();
+    expect(engine.refusalOf('STAT')).toMatch(/not valid in the AUTHORIZATION state/);
+    expect(engine.refusalOf('PASS')).toBe('PASS must follow a successful USER');
+    expect(engine.refusalOf('USER')).toBeUndefined();
+    engine.user('alice');
+    // USER is queued: PASS may follow it, STAT not yet (the projection counts on USER and PASS succeeding).
+    expect(engine.refusalOf('PASS')).toBeUndefined();
+    expect(engine.refusalOf('STAT')).toMatch(/AUTHORIZATION/);
+    engine.pass('pw');
+    expect(engine.refusalOf('STAT')).toBeUndefined();
+    expect(engine.refusalOf('USER')).toMatch(/not valid in the TRANSACTION state/);
+    expect(engine.pending).toBe(2);
+    engine.quit();
+    expect(engine.refusalOf('NOOP')).toBe('NOOP after QUIT');
+  });
+
+  it('names the error of a failed session, and a closed session', () => {
+    const failed = greeted();
+    serve(failed, 'garbage without a status\r\n');
+    expect(failed.state).toBe('failed');
+    expect(failed.refusalOf('QUIT')).toBe(failed.error!.message);
+
+    const closed = greeted();
+    closed.quit();
+    serve(closed, '+OK bye\r\n');
+    expect(closed.state).toBe('closed');
+    expect(closed.refusalOf('CAPA')).toBe('the session is closed');
+  });
+});

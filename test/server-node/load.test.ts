@@ -1,4 +1,4 @@
-// A bounded load test: 200 concurrent sessions, each downloading the whole sample mailbox (14 messages,
+// A bounded load test: 200 concurrent sessions, each downloading the whole sample mailbox (15 messages,
 // 1.3 MB) with the project's Pop3Client over its Node transport, against `pop3kit serve` in its own process,
 // so that the server's memory can be read from /proc. Every body must be right; the server's resident memory
 // may grow only by a bounded amount (it streams: about one chunk per session); it all ends within ~20 s.

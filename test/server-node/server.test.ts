@@ -80,7 +80,7 @@ describe('Maildir sessions', () => {
     expect(await uidl(second)).toEqual([...uids, '1800000001.M9P9.mx'].map((uid, i) => `${i + 1} ${uid}`));
     expect(readdirSync(path.join(s.root, 'demo', 'new'))).toEqual([]);
     expect(readdirSync(path.join(s.root, 'demo', 'cur'))).toContain('1800000001.M9P9.mx:2,');
-    await second.command('RETR 15', /^\+OK 23 octets/);
+    await second.command(`RETR ${expected.length + 1}`, /^\+OK 23 octets/);
     expect((await second.body()).toString()).toBe('Subject: late\r\n\r\nnews\r\n');
   });
 
@@ -163,7 +163,7 @@ describe('limits and timers', () => {
     const message = addLargeMessage(s, 'big', 8);
     const client = await login(s, 'big', 'big');
     client.socket.pause();
-    client.send('RETR 15\r\n');
+    client.send(`RETR ${expected.length + 1}\r\n`);
     await sleep(200);
     client.socket.resume(); // slower than the idle timeout in total, but never stalled for it
     await client.expect(new RegExp(`^\\+OK ${message.length} octets`));
@@ -175,7 +175,7 @@ describe('limits and timers', () => {
     addLargeMessage(s, 'big', 30);
     const client = await login(s, 'big', 'big');
     client.socket.pause();
-    client.send('RETR 15\r\n');
+    client.send(`RETR ${expected.length + 1}\r\n`);
     expect(await logged(s, closeOf('big'))).toMatchObject({ reason: 'connection-lost' });
   });
 
@@ -195,7 +195,7 @@ describe('backpressure', () => {
     const client = await login(s, 'big', 'big');
     client.socket.pause();
     const before = process.memoryUsage().arrayBuffers;
-    client.send('RETR 15\r\n');
+    client.send(`RETR ${expected.length + 1}\r\n`);
     await sleep(1000);
     // Loopback buffers hold a few MB; the server itself keeps about one chunk per session.
     const growth = process.memoryUsage().arrayBuffers - before;
@@ -277,7 +277,7 @@ describe('close()', () => {
     addLargeMessage(s, 'big', 30);
     const client = await login(s, 'big', 'big');
     client.socket.pause();
-    client.send('RETR 15\r\n');
+    client.send(`RETR ${expected.length + 1}\r\n`);
     await sleep(100);
     const started = Date.now();
     await s.server.close();

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import typescriptPlugin from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
+import { demoAssets } from './demo/assets.mjs';
 
 /**
  * Public entry points. `browser: true` marks an entry that must run in a browser: its module graph may not
@@ -22,6 +23,8 @@ const entries = [
   { name: 'cli', input: 'core/node/cli.ts', browser: false, declarations: false },
   // The WebSocket-to-TCP proxy (Node only, on the `ws` package).
   { name: 'proxy', input: 'proxy/index.ts', browser: false },
+  // The process `npm start` runs: the demo page, the proxy and the embedded server (not part of the API).
+  { name: 'demo-server', input: 'demo/server/main.ts', browser: false, declarations: false },
 ];
 
 /**
@@ -95,9 +98,13 @@ const typescript = /** @type {typeof import('@rollup/plugin-typescript').default
 // Each plugin instance transforms just the files its filter matches, so the one build still sees one module
 // graph and can put shared code in shared chunks.
 const tsOptions = { module: 'NodeNext', allowJs: false, checkJs: false };
-const ts = () => typescript({ tsconfig: 'core/tsconfig.json', exclude: ['core/node/**', 'proxy/**'], ...tsOptions });
+const ts = () => typescript({ tsconfig: 'core/tsconfig.json', exclude: ['core/node/**', 'proxy/**', 'demo/**'], ...tsOptions });
 const tsNode = () => typescript({ tsconfig: 'core/node/tsconfig.json', include: ['core/node/**/*.ts'], ...tsOptions });
 const tsProxy = () => typescript({ tsconfig: 'proxy/tsconfig.json', include: ['proxy/**/*.ts'], ...tsOptions });
+const tsDemoServer = () => typescript({ tsconfig: 'demo/server/tsconfig.json', include: ['demo/server/**/*.ts'], ...tsOptions });
+// The page is checked without Node types, like core/, whose sources it compiles into its own bundle.
+const tsDemoPage = () =>
+  typescript({ tsconfig: 'demo/page/tsconfig.json', include: ['demo/page/**/*.ts', 'core/**/*.ts'], exclude: ['core/node/**'], ...tsOptions });
 const inputs = Object.fromEntries(entries.map((e) => [e.name, e.input]));
 const declarationInputs = Object.fromEntries(entries.filter((e) => e.declarations !== false).map((e) => [e.name, e.input]));
 /**
@@ -113,7 +120,7 @@ export default [
   {
     input: inputs,
     external: isDependency,
-    plugins: [forbidNodeBuiltins({ entries: browserInputs }), ts(), tsNode(), tsProxy()],
+    plugins: [forbidNodeBuiltins({ entries: browserInputs }), ts(), tsNode(), tsProxy(), tsDemoServer()],
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'shared-[hash].js', banner },
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'shared-[hash].cjs', banner },
@@ -136,4 +143,10 @@ export default [
         format: 'es',
       },
     })),
+  // The demo page: one browser bundle with its dependencies (the MIME parser), plus its static files.
+  {
+    input: 'demo/page/main.ts',
+    plugins: [forbidNodeBuiltins(), nodeResolve({ browser: true }), tsDemoPage(), demoAssets()],
+    output: { file: 'dist/demo/app.js', format: 'es' },
+  },
 ];

@@ -10,9 +10,9 @@
  * counted from the LIST sizes the caller passes (MessageRef.size), and at most `window` (1,000) commands.
  */
 import type { ListEntry, UidlEntry } from '../client-engine.js';
-import { ErrorCode, LocalProtocolError, ServerError } from '../errors.js';
+import { ErrorCode, LocalProtocolError, type Pop3Error, ServerError } from '../errors.js';
 import { AbortError } from './errors.js';
-import type { CallOptions, Pop3Client } from './pop3-client.js';
+import type { CallOptions, Pop3Client, Settle } from './pop3-client.js';
 
 /** A message to act on: its number, and what the caller already knows of it (from LIST, UIDL). */
 export interface MessageRef {
@@ -99,7 +99,7 @@ export async function retrieveMany(
   const report =
     onProgress === undefined ? undefined : () => onProgress({ messagesDone, messages: refs.length, bytesDone, bytesExpected });
 
-  const start = (ref: MessageRef): Promise<Uint8Array> => {
+  const start = (ref: MessageRef, settle: Settle<Uint8Array>): void => {
     let counted = 0;
     const progress =
       report === undefined
@@ -109,16 +109,20 @@ export async function retrieveMany(
             counted = received;
             report();
           };
-    return client.retr(ref.message, { signal, onProgress: progress });
+    client.queueRetr(ref.message, settle, { signal, onProgress: progress });
   };
-  const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
-  const unknownSize = options.window === undefined ? UNKNOWN_SIZE : 0;
-  await windowed(refs, window, (ref) => ref.size ?? unknownSize, start, async (body, ref) => {
-    await onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
+  const afterMessage = () => {
     messagesDone++;
     report?.();
     // Between messages no command may be pending, so the signal would otherwise go unnoticed.
     if (signal?.aborted === true) throw new AbortError('retrieving messages aborted', signal.reason);
+  };
+  const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
+  const unknownSize = options.window === undefined ? UNKNOWN_SIZE : 0;
+  await windowed(refs, window, (ref) => ref.size ?? unknownSize, start, (body, ref) => {
+    const handled = onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
+    if (!isPromiseLike(handled)) return afterMessage();
+    return handled.then(afterMessage);
   });
 }
 
@@ -129,7 +133,10 @@ export async function deleteMany(client: Pop3Client, messages: readonly (number 
   let messagesDone = 0;
   // A DELE reply is one line: only the count bounds what is in flight.
   const window = { count: options.window ?? client.window, bytes: Infinity };
-  await windowed(refs, window, () => 0, (ref) => client.dele(ref.message, { signal }), () => {
+  const start = (ref: MessageRef, settle: Settle<void>) => {
+    client.dele(ref.message, { signal }).then(() => settle(undefined), settle);
+  };
+  await windowed(refs, window, () => 0, start, () => {
     messagesDone++;
     onProgress?.({ messagesDone, messages: refs.length, bytesDone: 0, bytesExpected: undefined });
   });
@@ -148,47 +155,105 @@ function toRef(message: number | MessageRef): MessageRef {
 }
 
 /**
- * Start `start(item)` for the items in order, with at most `window.count` items started and not yet
+ * Start `start(item, settle)` for the items in order, with at most `window.count` items started and not yet
  * finished, and at most `window.bytes` of their `weight` (but always at least one item), and `finish` each
- * result in order. The first error ends the batch.
+ * result in order, waiting for it when it returns a promise. The first error ends the batch.
+ *
+ * Each item has a slot that `settle` fills, rather than a promise: results that arrive together (a chunk
+ * from the server holds dozens of small messages) are finished in one go, in one microtask.
  *
  * Refilling waits until half the window is free (in count and in bytes), then tops it up at once: the
  * commands started together leave in one write (one packet, one wake-up of the server) instead of one write
  * per message. Slots are refilled as soon as results are in, before `finish` runs, so the pipeline stays
  * busy while the caller handles a message.
  */
-async function windowed<T, R>(
+function windowed<T, R>(
   items: readonly T[],
   window: { readonly count: number; readonly bytes: number },
   weight: (item: T) => number,
-  start: (item: T) => Promise<R>,
-  finish: (result: R, item: T) => void | Promise<void>,
+  start: (item: T, settle: Settle<R>) => void,
+  finish: (result: R, item: T) => void | PromiseLike<void>,
 ): Promise<void> {
   const count = checkWindow(window.count);
   const bytes = window.bytes === Infinity ? Infinity : checkWindow(window.bytes, 'windowBytes');
-  // started[i] is the promise for items[i]; a slot is cleared once taken, so results are not kept alive.
-  const started: (Promise<R> | undefined)[] = [];
-  let inFlightBytes = 0;
-  const fill = (taken: number) => {
-    while (started.length < items.length && started.length - taken < count) {
-      const item = items[started.length]!;
-      const size = weight(item);
-      if (started.length > taken && inFlightBytes + size > bytes) break;
-      inFlightBytes += size;
-      const promise = start(item);
-      // Awaited in order below; until then, a rejection must not count as unhandled.
-      promise.catch(noop);
-      started.push(promise);
-    }
-  };
-  fill(0);
-  for (let i = 0; i < items.length; i++) {
-    const result = await started[i]!;
-    started[i] = undefined;
-    inFlightBytes -= weight(items[i]!);
-    if (started.length - (i + 1) <= count / 2 && inFlightBytes <= bytes / 2) fill(i + 1);
-    await finish(result, items[i]!);
-  }
+  return new Promise((resolve, reject) => {
+    // slots[i] is items[i]'s result once settled; it is cleared once finished, so results are not kept alive.
+    const slots: (Slot<R> | undefined)[] = [];
+    let next = 0; // the next item to finish
+    let inFlightBytes = 0;
+    let finishing = false; // drain() is running, or waiting for a finish() promise
+    let over = false;
+    const fail = (error: unknown) => {
+      if (over) return;
+      over = true;
+      reject(error);
+    };
+    const fill = () => {
+      while (slots.length < items.length && slots.length - next < count) {
+        const index = slots.length;
+        const item = items[index]!;
+        const size = weight(item);
+        if (index > next && inFlightBytes + size > bytes) break;
+        inFlightBytes += size;
+        const slot: Slot<R> = { settled: false, error: undefined, value: undefined };
+        slots.push(slot);
+        start(item, (error, value) => {
+          slot.settled = true;
+          slot.error = error;
+          slot.value = value;
+          if (index === next) schedule();
+        });
+      }
+    };
+    // Settled while the client routes a chunk's replies: finish them after that, not in the middle of it.
+    let scheduled = false;
+    const schedule = () => {
+      if (scheduled) return;
+      scheduled = true;
+      queueMicrotask(() => {
+        scheduled = false;
+        drain();
+      });
+    };
+    const drain = () => {
+      if (finishing || over) return;
+      finishing = true;
+      try {
+        for (let slot = slots[next]; slot?.settled === true; slot = slots[next]) {
+          if (slot.error !== undefined) return fail(slot.error);
+          const index = next++;
+          slots[index] = undefined;
+          inFlightBytes -= weight(items[index]!);
+          if (slots.length - next <= count / 2 && inFlightBytes <= bytes / 2) fill();
+          const finished = finish(slot.value as R, items[index]!);
+          if (isPromiseLike(finished)) {
+            finished.then(() => {
+              finishing = false;
+              drain();
+            }, fail);
+            return;
+          }
+        }
+        if (next === items.length) {
+          over = true;
+          resolve();
+        }
+        finishing = false;
+      } catch (error) {
+        fail(error);
+      }
+    };
+    fill();
+    drain();
+  });
 }
 
-function noop(): void {}
+interface Slot<R> {
+  settled: boolean;
+  error: Pop3Error | undefined;
+  value: R | undefined;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<void> {
+  return typeof (value as PromiseLike<void> | undefined)?.then === 'function';
+}

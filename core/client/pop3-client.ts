@@ -12,7 +12,8 @@
  *
  * Backpressure: a retrStream() consumer that falls behind pauses the read loop, so the transport is not
  * read, so the socket is not read. Body chunks are handed on as the views the engine produced (no copy);
- * retr() copies once, into the single array it returns, or not at all when the body came as one piece.
+ * retr() and the batches join a body's pieces in place inside its chunk, and copy only a body that spans
+ * chunks (body-parts.ts).
  *
  * The session ends in exactly one of these ways, and every pending call then settles:
  *   - QUIT answered: the engine closes; nothing is pending any more.
@@ -22,7 +23,6 @@
  * Every pending call rejects with that error, and so does every later call.
  */
 import type { Capabilities } from '../capabilities.js';
-import { concat } from '../bytes.js';
 import {
   type CommandHandle,
   type CommandResult,
@@ -49,6 +49,7 @@ import {
   retrieveMany,
 } from './batch.js';
 import { downloadAndDelete, type DownloadAndDeleteOptions, type DownloadResult } from './download-and-delete.js';
+import { BodyParts } from './body-parts.js';
 import { AbortError, TimeoutError, toPop3Error } from './errors.js';
 import { fetchNew, type FetchNewResult } from './keep-on-server.js';
 import { chooseLogin, type LoginMechanism } from './login.js';
@@ -139,8 +140,8 @@ interface Reply {
   readonly reject: (error: Pop3Error) => void;
   /** +OK to a RETR or TOP: the body follows. */
   readonly status?: () => void;
-  /** A piece of the body: a view into a transport chunk. */
-  readonly data?: (chunk: Uint8Array) => void;
+  /** A piece of the body: a view into `chunk`, the transport chunk being read (see BodyParts). */
+  readonly data?: (piece: Uint8Array, chunk: Uint8Array) => void;
 }
 
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
@@ -424,12 +425,12 @@ export class Pop3Client {
             resolve(stream);
           },
           // One piece per stuffed line, enqueued as is. Joining the pieces of a chunk (by copying, or in
-          // place) was tried: it saves CPU, but with fewer small objects the GC runs less often and the
+          // place with BodyParts) saves CPU, but with fewer small objects the GC runs less often and the
           // transport's 64 KiB chunks wait longer to be freed, which raised the peak RSS of a 56 MB stream
-          // from under 14 MiB to 22-35 MiB (test/interop/mailbox.test.ts).
-          data: (chunk) => {
+          // from under 14 MiB to 18-35 MiB (test/interop/mailbox.test.ts).
+          data: (piece) => {
             if (cancelled) return;
-            controller.enqueue(chunk);
+            controller.enqueue(piece);
             if (controller.desiredSize! <= 0) this.#pauseReading();
           },
           resolve: () => {
@@ -522,6 +523,24 @@ export class Pop3Client {
     return fetchNew(this, store, handler, options);
   }
 
+  /**
+   * @internal The batch operations' RETR (batch.ts): the body, or the error, goes to `settle` rather than
+   * through a promise per message, which a batch of thousands of small messages would mostly spend its
+   * time on. Errors that retr() would reject with are passed to `settle` too, before this returns.
+   */
+  queueRetr(message: number, settle: Settle<Uint8Array>, options: RetrOptions = {}): void {
+    const { signal } = options;
+    const what = `RETR ${message}`;
+    if (signal?.aborted === true) return settle(new AbortError(`${what} aborted`, signal.reason));
+    const disarm = this.#armSignal(signal, what);
+    const done: Settle<Uint8Array> = disarm === noop ? settle : (error, body) => (disarm(), settle(error, body));
+    try {
+      this.#send((engine) => engine.retr(message), new BodyReply(done, options.onProgress));
+    } catch (error) {
+      done(toPop3Error(error));
+    }
+  }
+
   // ─── Commands ──────────────────────────────────────────────────────────────────────────────────────────
 
   /** Queue a command and wait for its result. */
@@ -531,22 +550,10 @@ export class Pop3Client {
     });
   }
 
-  /** Queue a RETR or TOP and collect its body: the chunk views are kept, then joined (unless there is one). */
+  /** Queue a RETR or TOP and collect its body (see BodyParts: no copy unless it spans chunks). */
   #body(enqueue: (engine: Pop3ClientEngine) => CommandHandle, onProgress?: (receivedOctets: number) => void): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let received = 0;
     return new Promise((resolve, reject) => {
-      this.#send(enqueue, {
-        data: (chunk) => {
-          parts.push(chunk);
-          received += chunk.length;
-          onProgress?.(received);
-        },
-        // One piece is a view into a transport chunk, which is ours to keep (Transport.read): hand it out as
-        // is, as a plain Uint8Array even when the chunk is a Node Buffer. Several pieces are joined (one copy).
-        resolve: () => resolve(parts.length === 1 ? plainView(parts[0]!) : concat(parts)),
-        reject,
-      });
+      this.#send(enqueue, new BodyReply((error, body) => (error === undefined ? resolve(body!) : reject(error)), onProgress));
     });
   }
 
@@ -636,7 +643,7 @@ export class Pop3Client {
       if (this.#ended) return;
       if (chunk === undefined) engine.receiveEnd();
       else engine.receive(chunk);
-      this.#dispatch();
+      this.#dispatch(chunk);
       if (this.#upgrade !== undefined && !this.#ended) await this.#handshake();
       this.#flush();
       this.#updateIdle(true);
@@ -644,14 +651,14 @@ export class Pop3Client {
     }
   }
 
-  /** Route every event the engine has ready. */
-  #dispatch(): void {
+  /** Route every event the engine has ready after reading `chunk`. */
+  #dispatch(chunk: Uint8Array | undefined): void {
     const engine = this.#engine;
     try {
       for (let event = engine.nextEvent(); event !== undefined; event = engine.nextEvent()) {
         switch (event.type) {
           case 'data':
-            this.#replies.get(event.handle)?.data?.(event.chunk);
+            this.#replies.get(event.handle)?.data?.(event.chunk, chunk ?? event.chunk);
             break;
           case 'status':
             this.#replies.get(event.handle)?.status?.();
@@ -789,10 +796,37 @@ export class Pop3Client {
 
 function noop(): void {}
 
-/** The same bytes as a plain Uint8Array (not a subclass such as Buffer), without copying. */
-function plainView(bytes: Uint8Array): Uint8Array {
-  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** How a body (or other value) is handed over without a promise: an error, or undefined and the value. */
+export type Settle<T> = (error: Pop3Error | undefined, value?: T) => void;
+
+/** The reply to a RETR or TOP whose body is collected whole: retr(), top() and the batches. */
+class BodyReply implements Reply {
+  readonly #settle: Settle<Uint8Array>;
+  readonly #onProgress: ((receivedOctets: number) => void) | undefined;
+  readonly #parts = new BodyParts();
+  #received = 0;
+
+  constructor(settle: Settle<Uint8Array>, onProgress: ((receivedOctets: number) => void) | undefined) {
+    this.#settle = settle;
+    this.#onProgress = onProgress;
+  }
+
+  data(piece: Uint8Array, chunk: Uint8Array): void {
+    this.#parts.push(piece, chunk);
+    if (this.#onProgress === undefined) return;
+    this.#received += piece.length;
+    this.#onProgress(this.#received);
+  }
+
+  resolve(): void {
+    this.#settle(undefined, this.#parts.take());
+  }
+
+  reject(error: Pop3Error): void {
+    this.#settle(error);
+  }
 }
+
 
 function tlsRequired(why: string): LocalProtocolError {
   return new LocalProtocolError(ErrorCode.TlsRequired, `refusing to log in without TLS: ${why}`);

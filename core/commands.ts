@@ -67,7 +67,9 @@ export class CommandBuilder {
   }
 
   apop(name: string, digest: string): Command {
-    return this.#simple('APOP', [text('user name', name, true), token('digest', digest)]);
+    // The digest is redacted too: with the greeting's timestamp it lets anyone who sees it guess the
+    // password offline.
+    return this.#simple('APOP', [text('user name', name, true), token('digest', digest)], 'single', undefined, true);
   }
 
   stat(): Command {

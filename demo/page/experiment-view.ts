@@ -1,0 +1,120 @@
+/**
+ * The "Break it" tab: one card per experiment of experiments.ts, each with what it will do, one button to
+ * run it, its steps as they happen (with the lines of any connection that is not the App's), and a result
+ * that explains what the server did, why, and which RFC rule is at work.
+ */
+import type { App } from './app.js';
+import {
+  appHost,
+  EXPERIMENTS,
+  type Experiment,
+  type ExperimentResult,
+  type ExperimentStep,
+  runExperiment,
+} from './experiments.js';
+import { onLanguageChange, t } from './i18n.js';
+import { button, el, type LearnContext, rebuildIf, setText, wireList } from './lesson-dom.js';
+import { credentialsFor, learnPlace } from './lesson-place.js';
+
+interface Card {
+  readonly experiment: Experiment;
+  readonly run: HTMLButtonElement;
+  render(): void;
+}
+
+export function mountExperiments(root: HTMLElement, app: App, context: LearnContext): void {
+  const intro = el('p', { className: 'learn-experiments-intro' });
+  const list = el('ul', { className: 'learn-experiments' });
+  root.append(intro, list);
+  const cards: Card[] = EXPERIMENTS.map((experiment) => card(experiment));
+
+  function card(experiment: Experiment): Card {
+    const base = `experiments.items.${experiment.id}`;
+    let steps: ExperimentStep[] = [];
+    let result: ExperimentResult | undefined;
+    let running = false;
+
+    const title = el('h3', { attrs: { id: `learn-experiment-${experiment.id}` } });
+    const what = el('p', { className: 'learn-experiment-what' });
+    const run = button('learn-experiment-run');
+    const stepList = el('ol', { className: 'learn-experiment-steps' });
+    const resultBox = el('div', { className: 'learn-experiment-result', attrs: { role: 'status', 'aria-live': 'polite' } });
+    const article = el(
+      'article',
+      { className: 'learn-experiment', attrs: { 'aria-labelledby': title.id, 'data-experiment': experiment.id } },
+      title,
+      what,
+      el('div', { className: 'learn-actions' }, run),
+      stepList,
+      resultBox,
+    );
+    list.append(el('li', {}, article));
+
+    const render = () => {
+      setText(title, t(`${base}.title`));
+      setText(what, t(`${base}.what`));
+      setText(run, running ? t('experiments.running') : result === undefined ? t('experiments.run') : t('experiments.runAgain'));
+      run.disabled = context.activity !== 'learner';
+      article.dataset.state = running ? 'running' : result === undefined ? 'idle' : 'done';
+      // Both lists are live or read as they grow: rebuilt only when they change.
+      const language = t('experiments.run');
+      rebuildIf(stepList, JSON.stringify([steps, language]), () =>
+        steps.map((step) =>
+          el(
+            'li',
+            { className: 'learn-experiment-step', attrs: { 'data-tone': step.tone } },
+            el('span', { text: t(step.key, step.params) }),
+            step.lines !== undefined && step.lines.length > 0 && wireList(step.lines),
+          ),
+        ),
+      );
+      stepList.hidden = steps.length === 0;
+      resultBox.hidden = result === undefined;
+      if (result !== undefined) resultBox.dataset.outcome = result.asExplained ? 'as-explained' : 'different';
+      rebuildIf(resultBox, JSON.stringify([result, language]), () => {
+        if (result === undefined) return [];
+        const parts = [
+          el('p', { className: 'learn-experiment-verdict' }, el('strong', { text: t(result.asExplained ? 'experiments.asExplained' : 'experiments.different') })),
+          el('p', { text: t(result.key, result.params) }),
+        ];
+        // The general explanation and the rule, unless the experiment could not even start.
+        if (!result.key.startsWith('experiments.common.')) {
+          parts.push(
+            el('p', {}, el('strong', { text: t('experiments.why') }), ' ', t(`${base}.why`)),
+            el('p', { className: 'learn-experiment-rfc muted', text: t(`${base}.rfc`) }),
+          );
+        }
+        return parts;
+      });
+    };
+
+    run.addEventListener('click', () => {
+      if (context.activity !== 'learner') return;
+      const place = learnPlace(app);
+      steps = [];
+      result = undefined;
+      running = true;
+      context.activity = 'experiment';
+      render();
+      void runExperiment(experiment, appHost(app, place, credentialsFor(app, place)), (step) => {
+        steps.push(step);
+        render();
+      }).then((ended) => {
+        result = ended;
+        running = false;
+        context.activity = 'learner';
+        render();
+        run.focus();
+      });
+    });
+    return { experiment, run, render };
+  }
+
+  const render = () => {
+    setText(intro, t('experiments.intro'));
+    for (const item of cards) item.render();
+  };
+  context.onChange(render);
+  onLanguageChange(render);
+  render();
+}

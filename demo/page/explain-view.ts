@@ -1,0 +1,387 @@
+/**
+ * The explain panel: what the selected transcript line means, where the RFC says so (links to the RFC
+ * Editor, in a new tab), and its exact bytes with line ends, dot-stuffing and 8-bit bytes made visible. With
+ * nothing selected it says how to read the transcript.
+ *
+ * The selection lives here, shared with the transcript view (the two are one group: a line is chosen there
+ * and explained here; "answers this command" here selects a line there). Other views may call `selectLine`
+ * too, e.g. to explain an error they show.
+ */
+import type { Pop3Error } from '../../core/errors.js';
+import { ServerError } from '../../core/errors.js';
+import type { App } from './app.js';
+import { bodyFacts, type Explanation, explainEntry, type Message, rfcLabel, rfcUrl } from './explain.js';
+import { language, onLanguageChange, t } from './i18n.js';
+import { codeExplanation, describeError } from './response-codes.js';
+import type { DemoSession, TranscriptEntry } from './session.js';
+import { DEFAULT_WIRE_LIMIT, formatWire, hexText, type WireLine, type WireView } from './wire-bytes.js';
+
+/** What the panel explains: a transcript line, or an error that has no line (a connection that failed). */
+export type Selection =
+  | { readonly kind: 'entry'; readonly entry: TranscriptEntry; readonly session: DemoSession | undefined }
+  | { readonly kind: 'error'; readonly error: Pop3Error; readonly where: string };
+
+export interface SelectOptions {
+  /** Move keyboard focus to the line in the transcript (the "back to the line" button). */
+  readonly focusLine?: boolean;
+  /** Bring the explanation into view if it is off screen (a line chosen in the transcript). */
+  readonly reveal?: boolean;
+}
+
+type SelectionListener = (selection: Selection | undefined, options: SelectOptions) => void;
+
+let selection: Selection | undefined;
+const selectionListeners = new Set<SelectionListener>();
+
+/** Explain a line (or an error), or go back to the introduction with undefined. */
+export function selectLine(next: Selection | undefined, options: SelectOptions = {}): void {
+  selection = next;
+  for (const listener of selectionListeners) listener(next, options);
+}
+
+export function currentSelection(): Selection | undefined {
+  return selection;
+}
+
+/** Listen to selections; returns the unsubscribe function. */
+export function onSelection(listener: SelectionListener): () => void {
+  selectionListeners.add(listener);
+  return () => selectionListeners.delete(listener);
+}
+
+/** A message in the current language; `where: 'offline'` of the connected note becomes words. */
+export function text(message: Message): string {
+  const numbers = new Intl.NumberFormat(language());
+  const params: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(message.params ?? {})) params[name] = typeof value === 'number' ? numbers.format(value) : value;
+  if (params.where === 'offline') params.where = t('session.offlinePlace');
+  return t(message.key, params);
+}
+
+/** A body's line in the transcript: which message, how many lines and octets (in the current language). */
+export function bodySummary(entry: TranscriptEntry, command: TranscriptEntry | undefined): string {
+  const message = command?.text.trim().split(/\s+/)[1] ?? '?';
+  const body = entry.body ?? new Uint8Array(0);
+  return text({ key: entry.verb === 'TOP' ? 'transcript.bodyTop' : 'transcript.body', params: { message, lines: bodyFacts(body).lines, octets: body.length } });
+}
+
+/** The marker of a line's sender: C:, S: or the note sign. */
+export function marker(from: TranscriptEntry['from']): string {
+  return t(`transcript.markers.${from}`);
+}
+
+export function mountExplain(root: HTMLElement, app: App): void {
+  root.classList.add('explain-view');
+  const live = element('p', 'visually-hidden');
+  live.setAttribute('role', 'status');
+  live.setAttribute('aria-live', 'polite');
+  const content = element('div', 'ex-content');
+  root.replaceChildren(live, content);
+  let showAll = false;
+
+  const render = (announce: boolean) => {
+    content.replaceChildren(...(selection === undefined ? intro() : selection.kind === 'entry' ? entryView(selection, showAll, toggleAll) : errorView(selection)));
+    const title = content.querySelector('h3')?.textContent ?? '';
+    if (announce && selection !== undefined) live.textContent = t('explain.view.announce', { title });
+  };
+  const toggleAll = () => {
+    showAll = !showAll;
+    render(false);
+    content.querySelector<HTMLElement>('.wire-more')?.focus();
+  };
+
+  onSelection((_next, options) => {
+    showAll = false;
+    render(true);
+    if (options.reveal === true) reveal(root);
+  });
+  onLanguageChange(() => render(false));
+  // A new session: its lines are new, the old selection means nothing any more.
+  app.on((event) => {
+    if (event.type === 'connecting' && selection !== undefined) selectLine(undefined);
+    if (event.type === 'session-event' && selection?.kind === 'entry' && selection.session !== event.session && selection.session !== undefined) {
+      selectLine(undefined);
+    }
+  });
+  render(false);
+}
+
+/** Scroll the panel into view when none of it is on screen (on a phone it is below the transcript). */
+function reveal(root: HTMLElement): void {
+  const panel = root.closest('section') ?? root;
+  const box = panel.getBoundingClientRect();
+  if (box.top >= window.innerHeight || box.bottom <= 0) panel.scrollIntoView({ block: 'start', behavior: 'smooth' });
+}
+
+function intro(): HTMLElement[] {
+  const list = element('ul', 'ex-intro');
+  for (const key of ['lines', 'client', 'server', 'local', 'select', 'secrets', 'pipelining']) {
+    const item = element('li', `ex-intro-${key}`);
+    item.textContent = t(`explain.intro.${key}`);
+    list.append(item);
+  }
+  return [heading('h3', t('explain.intro.title')), list];
+}
+
+function entryView(selected: Extract<Selection, { kind: 'entry' }>, showAll: boolean, toggleAll: () => void): HTMLElement[] {
+  const { entry, session } = selected;
+  const entries = session?.entries ?? [entry];
+  const explanation = explainEntry(entry, { entries });
+  const nodes: HTMLElement[] = [heading('h3', text(explanation.title))];
+
+  const line = element('p', 'ex-line');
+  line.dataset.from = entry.from;
+  const from = element('span', 'ex-from');
+  from.textContent = t(`explain.view.from.${entry.from}`);
+  const code = element('code', 'ex-line-text');
+  const mark = element('span', 'tx-marker');
+  mark.setAttribute('aria-hidden', 'true');
+  mark.textContent = marker(entry.from);
+  const shown =
+    entry.from === 'local'
+      ? text(noteMessage(entry))
+      : entry.kind === 'body'
+        ? bodySummary(entry, entries.find((other) => other.kind === 'command' && other.handle === entry.handle))
+        : entry.text;
+  code.append(mark, ' ', shown);
+  line.append(from, code);
+  nodes.push(line);
+  if (entry.inFlight !== undefined && entry.inFlight > 1) nodes.push(paragraph(t('transcript.inFlight', { n: entry.inFlight }), 'tx-inflight ex-inflight'));
+
+  for (const message of explanation.paragraphs) nodes.push(paragraph(text(message)));
+  if (entry.from === 'local' && entry.note?.key === 'lost' && session?.closeError !== undefined) {
+    nodes.push(heading('h4', t('explain.view.error')), paragraph(describeError(session.closeError), 'ex-error'));
+  }
+  if (explanation.terms.length > 0) nodes.push(terms(explanation));
+
+  if (explanation.answers !== undefined) {
+    const command = entries.find((other) => other.index === explanation.answers);
+    if (command !== undefined) {
+      const answers = element('p', 'ex-answers');
+      const button = element('button', 'secondary ex-answers-button');
+      button.type = 'button';
+      button.textContent = `${marker('client')} ${command.text}`;
+      button.addEventListener('click', () => selectLine({ kind: 'entry', entry: command, session }, { focusLine: true }));
+      answers.append(t('explain.view.answers'), ' ', button);
+      nodes.push(answers);
+    }
+  }
+  nodes.push(rfcLinks(explanation.rfcs));
+
+  if (entry.wire !== undefined) nodes.push(...wireSection(formatWire(entry.wire, { framing: explanation.framing, limit: showAll ? Infinity : DEFAULT_WIRE_LIMIT }), showAll, toggleAll));
+  else if (explanation.noWire !== undefined) nodes.push(paragraph(text(explanation.noWire), 'ex-nowire'));
+
+  if (session === undefined || session.entries.includes(entry)) {
+    const back = element('button', 'secondary ex-back');
+    back.type = 'button';
+    back.textContent = t('explain.view.back');
+    back.addEventListener('click', () => selectLine(selected, { focusLine: true }));
+    nodes.push(paragraph(back));
+  }
+  return nodes;
+}
+
+/** The message of a note line, as the transcript shows it. */
+export function noteMessage(entry: TranscriptEntry): Message {
+  const note = entry.note ?? { key: entry.text };
+  return { key: `session.${note.key}`, params: note.params ?? {} };
+}
+
+function errorView(selected: Extract<Selection, { kind: 'error' }>): HTMLElement[] {
+  const nodes: HTMLElement[] = [heading('h3', t('explain.view.error')), paragraph(describeError(selected.error), 'ex-error')];
+  const error = selected.error;
+  if (error instanceof ServerError && error.responseCode !== undefined) {
+    const code = codeExplanation(error.responseCode);
+    if (code !== undefined) {
+      const link = rfcLink(code.url, code.rfc);
+      nodes.push(paragraph(element('strong', '', code.title)), paragraph(code.text), paragraph(link, 'ex-rfcs'));
+    }
+  }
+  return nodes;
+}
+
+function terms(explanation: Explanation): HTMLElement {
+  const list = element('dl', 'ex-terms');
+  for (const term of explanation.terms) {
+    const dt = element('dt');
+    dt.append(element('code', '', term.term));
+    const dd = element('dd');
+    dd.append(text(term.text));
+    if (term.rfc !== undefined) {
+      const label = rfcLabel(term.rfc);
+      dd.append(' ', rfcLink(rfcUrl(term.rfc), t(label.key, label.params)));
+    }
+    list.append(dt, dd);
+  }
+  return list;
+}
+
+function rfcLinks(refs: Explanation['rfcs']): HTMLElement {
+  const container = element('p', 'ex-rfcs');
+  container.append(element('span', 'ex-rfcs-label', `${t('explain.view.rfcs')}: `));
+  refs.forEach((ref, index) => {
+    if (index > 0) container.append(', ');
+    const label = rfcLabel(ref);
+    container.append(rfcLink(rfcUrl(ref), t(label.key, label.params)));
+  });
+  return container;
+}
+
+function rfcLink(url: string, label: string): HTMLAnchorElement {
+  const link = element('a', 'ex-rfc');
+  link.href = url;
+  link.target = '_blank';
+  link.rel = 'noopener';
+  link.append(label, element('span', 'visually-hidden', ` ${t('explain.view.newTab')}`));
+  return link;
+}
+
+const numbers = () => new Intl.NumberFormat(language());
+
+function wireSection(view: WireView, showAll: boolean, toggleAll: () => void): HTMLElement[] {
+  const title = heading('h4', t('explain.wire.title'));
+  title.append(' ', element('span', 'wire-total', t('explain.wire.total', { total: numbers().format(view.total) })));
+  const box = element('div', 'wire');
+  box.dataset.testid = 'wire-bytes';
+  for (const row of view.rows) {
+    if (row.role === 'gap') {
+      box.append(element('div', 'wire-gap', t('explain.wire.gap', { bytes: numbers().format(row.bytes), lines: numbers().format(row.lines) })));
+    } else {
+      box.append(wireLine(row));
+    }
+  }
+  const nodes: HTMLElement[] = [title, box];
+  if (view.hidden > 0 || showAll) {
+    const more = element('button', 'secondary wire-more');
+    more.type = 'button';
+    more.setAttribute('aria-expanded', String(showAll));
+    more.textContent = showAll ? t('explain.wire.showLess') : t('explain.wire.showAll', { total: numbers().format(view.total) });
+    more.addEventListener('click', toggleAll);
+    nodes.push(paragraph(more));
+  }
+  nodes.push(legend());
+  return nodes;
+}
+
+function wireLine(line: WireLine): HTMLElement {
+  const row = element('div', `wire-line wire-${line.role}`);
+  for (const segment of line.segments) {
+    switch (segment.kind) {
+      case 'text':
+        row.append(segment.text);
+        break;
+      case 'crlf':
+        row.append(lineEnd('wire-crlf', '␍␊', 'CR LF', t('explain.wire.crlf')));
+        break;
+      case 'cr':
+        row.append(lineEnd('wire-bare', '␍', 'CR', t('explain.wire.cr')));
+        break;
+      case 'lf':
+        row.append(lineEnd('wire-bare', '␊', 'LF', t('explain.wire.lf')));
+        break;
+      case 'hex':
+        row.append(symbol('wire-hex', hexText(segment.bytes), t('explain.wire.hexTitle', { count: segment.bytes.length }), false));
+        break;
+      case 'stuffed-dot':
+        row.append(symbol('wire-stuffed', '.', t('explain.wire.stuffedTitle'), false, 'mark'));
+        break;
+      case 'terminator':
+        row.append(symbol('wire-terminator', '.', t('explain.wire.terminatorTitle'), false, 'mark'));
+        break;
+    }
+  }
+  if (line.cut === true) row.append(element('span', 'wire-cut', ` ${t('explain.wire.cut')}`));
+  return row;
+}
+
+/** A line end: the control pictures ␍␊ where the fonts have them, else the letters CR LF. */
+function lineEnd(className: string, glyphs: string, letters: string, meaning: string): HTMLElement {
+  if (controlPictures()) return symbol(className, glyphs, meaning);
+  const node = element('span', `${className} wire-letters`, letters);
+  node.title = meaning;
+  return node;
+}
+
+let pictures: boolean | undefined;
+
+/**
+ * Whether the fonts can draw ␍ and ␊ (U+240D, U+240A): many Linux systems have no font with these control
+ * pictures and would show empty boxes. A missing glyph draws the same box as a code point no font has.
+ */
+export function controlPictures(): boolean {
+  if (pictures !== undefined) return pictures;
+  pictures = false;
+  try {
+    const canvas = document.createElement('canvas');
+    canvas.width = 48;
+    canvas.height = 24;
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    if (context === null) return pictures;
+    const draw = (glyph: string) => {
+      context.clearRect(0, 0, 48, 24);
+      context.font = '18px ui-monospace, monospace';
+      context.fillText(glyph, 4, 18);
+      return context.getImageData(0, 0, 48, 24).data.join(',');
+    };
+    const missing = draw('\u{10FFFD}');
+    pictures = draw('\u240D') !== missing && draw('\u240A') !== missing;
+  } catch {
+    pictures = false;
+  }
+  return pictures;
+}
+
+/**
+ * A visible mark with its meaning: a tooltip for the mouse, words for screen readers. Glyphs such as ␍␊ are
+ * hidden from screen readers (they would be read as symbol names); the words are read instead.
+ */
+function symbol(className: string, shown: string, meaning: string, hideGlyph = true, tag: 'span' | 'mark' = 'span'): HTMLElement {
+  const node = element(tag, className);
+  node.title = meaning;
+  if (hideGlyph) {
+    const glyph = element('span', '', shown);
+    glyph.setAttribute('aria-hidden', 'true');
+    node.append(glyph, element('span', 'visually-hidden', ` ${meaning} `));
+  } else {
+    node.append(shown, element('span', 'visually-hidden', ` (${meaning}) `));
+  }
+  return node;
+}
+
+function legend(): HTMLElement {
+  const details = element('details', 'wire-legend');
+  details.append(element('summary', '', t('explain.wire.legendTitle')));
+  const list = element('dl');
+  const glyphs = controlPictures();
+  const items: [string, string, string][] = [
+    ['wire-crlf', glyphs ? '␍␊' : 'CR LF', 'crlf'],
+    ['wire-bare', glyphs ? '␊' : 'LF', 'bare'],
+    ['wire-hex', 'C3 A9', 'hex'],
+    ['wire-stuffed', '.', 'stuffed'],
+    ['wire-terminator', '.', 'terminator'],
+  ];
+  for (const [className, shown, key] of items) {
+    const dt = element('dt');
+    dt.append(element(key === 'stuffed' || key === 'terminator' ? 'mark' : 'span', glyphs || (key !== 'crlf' && key !== 'bare') ? className : `${className} wire-letters`, shown));
+    list.append(dt, element('dd', '', t(`explain.wire.legend.${key}`)));
+  }
+  details.append(list);
+  return details;
+}
+
+function heading(tag: 'h3' | 'h4', content: string): HTMLElement {
+  return element(tag, '', content);
+}
+
+function paragraph(content: string | Node, className = ''): HTMLElement {
+  const p = element('p', className);
+  p.append(content);
+  return p;
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', content?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className !== '') node.className = className;
+  if (content !== undefined) node.textContent = content;
+  return node;
+}

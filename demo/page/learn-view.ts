@@ -1,0 +1,78 @@
+/**
+ * The learn panel: three tabs (an ARIA tablist: arrow keys, Home and End move between them) holding the
+ * guided lesson with its levels, the "break it" experiments, and sharing (share-view.ts).
+ */
+import type { App } from './app.js';
+import { mountExperiments } from './experiment-view.js';
+import { onLanguageChange, t } from './i18n.js';
+import { el, LearnContext, setText } from './lesson-dom.js';
+import { mountLevels } from './lesson-levels-view.js';
+import { mountLessonTour } from './lesson-view.js';
+import { mountShare } from './share-view.js';
+
+const TABS = ['lesson', 'break', 'share'] as const;
+type Tab = (typeof TABS)[number];
+
+export function mountLearn(root: HTMLElement, app: App): void {
+  root.textContent = '';
+  const context = new LearnContext();
+  const tablist = el('div', { className: 'learn-tabs', attrs: { role: 'tablist' } });
+  const tabs = new Map<Tab, HTMLButtonElement>();
+  const panels = new Map<Tab, HTMLElement>();
+  for (const name of TABS) {
+    const tab = el('button', {
+      className: 'learn-tab',
+      attrs: { role: 'tab', id: `learn-tab-${name}`, 'aria-controls': `learn-panel-${name}`, type: 'button' },
+    });
+    const panel = el('div', {
+      className: 'learn-panel',
+      attrs: { role: 'tabpanel', id: `learn-panel-${name}`, 'aria-labelledby': `learn-tab-${name}`, tabindex: '0' },
+    });
+    tabs.set(name, tab);
+    panels.set(name, panel);
+    tablist.append(tab);
+  }
+  root.append(el('div', { className: 'learn-view' }, tablist, ...panels.values()));
+
+  const select = (name: Tab, focus: boolean) => {
+    for (const [other, tab] of tabs) {
+      const selected = other === name;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+      panels.get(other)!.hidden = !selected;
+    }
+    if (focus) tabs.get(name)!.focus();
+  };
+  for (const [name, tab] of tabs) {
+    tab.addEventListener('click', () => select(name, false));
+    tab.addEventListener('keydown', (event) => {
+      const at = TABS.indexOf(name);
+      const next =
+        event.key === 'ArrowRight' ? TABS[(at + 1) % TABS.length]
+        : event.key === 'ArrowLeft' ? TABS[(at + TABS.length - 1) % TABS.length]
+        : event.key === 'Home' ? TABS[0]
+        : event.key === 'End' ? TABS[TABS.length - 1]
+        : undefined;
+      if (next === undefined) return;
+      event.preventDefault();
+      select(next, true);
+    });
+  }
+
+  const lesson = panels.get('lesson')!;
+  const tour = el('div', { className: 'learn-tour-root' });
+  const levels = el('div', { className: 'learn-levels-root' });
+  lesson.append(tour, levels);
+  mountLessonTour(tour, app, context);
+  mountLevels(levels, app, context);
+  mountExperiments(panels.get('break')!, app, context);
+  mountShare(panels.get('share')!, app);
+
+  const label = () => {
+    tablist.setAttribute('aria-label', t('learn.tabs.label'));
+    for (const [name, tab] of tabs) setText(tab, t(`learn.tabs.${name}`));
+  };
+  onLanguageChange(label);
+  label();
+  select('lesson', false);
+}

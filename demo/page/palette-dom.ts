@@ -1,0 +1,43 @@
+/**
+ * Small DOM helpers shared by the controls views (connect panel, state diagram, command palette,
+ * capabilities). Elements are built with createElement and filled with textContent only: data never
+ * becomes markup.
+ */
+
+type Attributes = Readonly<Record<string, string | number | boolean | undefined>>;
+type Child = Node | string | undefined | false;
+
+/**
+ * An element with attributes and children. `class` sets the class name; a boolean attribute is set when true
+ * and left out when false; undefined values are left out. Strings become text nodes.
+ */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue;
+    element.setAttribute(name, value === true ? '' : String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+/** Append children (strings as text). */
+export function append(parent: Node, children: readonly Child[]): void {
+  for (const child of children) {
+    if (child === undefined || child === false) continue;
+    parent.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+  }
+}
+
+let counter = 0;
+
+/** A document-unique id with a readable prefix (for label `for`, aria-describedby). */
+export function uniqueId(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${counter}`;
+}
+
+/** Set `text` as the only content of `element`, and nothing when it did not change (keeps screen readers calm). */
+export function setText(element: Element, text: string): void {
+  if (element.textContent !== text) element.textContent = text;
+}

@@ -1,0 +1,267 @@
+/**
+ * The "Share" tab: a link that replays the session (replay.ts) and exports of it (export.ts): the
+ * transcript as text, the session by hand with nc/openssl, Python poplib and pop3kit code. Each has a copy
+ * button (the clipboard, or else the text selected for Ctrl+C) and the exports a download button.
+ *
+ * It shares the current session, or the last one after it was dropped, and follows it as it grows. Nothing
+ * here can show a password: the link and the exports are made without any (see replay.ts and export.ts).
+ */
+import type { App } from './app.js';
+import { EXPORT_FORMATS, type ExportFormat, exportFile, exportTarget, exportText } from './export.js';
+import { onLanguageChange, t } from './i18n.js';
+import { describeReplayError, onReplayState, ReplayLinkError, replayOf, replayState, replayUrl } from './replay.js';
+import type { DemoSession } from './session.js';
+
+/** Characters the export box shows; copy and download always take the whole text. */
+const PREVIEW_LIMIT = 200_000;
+
+let mounted = 0;
+
+export function mountShare(root: HTMLElement, app: App): void {
+  const id = (name: string) => `share-${mounted}-${name}`;
+  mounted++;
+  let session: DemoSession | undefined = app.session;
+  let format: ExportFormat = 'transcript';
+  let exported = '';
+  let link = '';
+
+  const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text?: string): HTMLElementTagNameMap[K] => {
+    const element = document.createElement(tag);
+    if (className !== '') element.className = className;
+    if (text !== undefined) element.textContent = text;
+    return element;
+  };
+
+  // ─── The replay link ───
+  const linkTitle = el('h3');
+  linkTitle.id = id('link-title');
+  const linkIntro = el('p', 'muted');
+  const linkNotes = el('ul', 'share-notes');
+  const linkError = el('p', 'error-text');
+  const linkLabel = el('label');
+  linkLabel.htmlFor = id('link');
+  const linkField = el('input', 'mono share-link');
+  linkField.id = id('link');
+  linkField.type = 'text';
+  linkField.readOnly = true;
+  linkField.spellcheck = false;
+  linkField.dataset.share = 'link';
+  const copyLink = el('button');
+  copyLink.type = 'button';
+  const openLink = el('a', 'share-open');
+  openLink.target = '_blank';
+  openLink.rel = 'noopener';
+  const linkFeedback = el('p', 'share-feedback');
+  linkFeedback.setAttribute('role', 'status');
+  const linkRow = el('div', 'share-row');
+  linkRow.append(linkField, copyLink, openLink);
+  const linkSection = el('section', 'share-block');
+  linkSection.setAttribute('aria-labelledby', linkTitle.id);
+  linkSection.append(linkTitle, linkIntro, linkNotes, linkError, linkLabel, linkRow, linkFeedback);
+
+  // ─── Exports ───
+  const exportTitle = el('h3');
+  exportTitle.id = id('export-title');
+  const formatLabel = el('label');
+  formatLabel.htmlFor = id('format');
+  const formatSelect = el('select');
+  formatSelect.id = id('format');
+  formatSelect.dataset.share = 'format';
+  const formatNote = el('p', 'muted');
+  formatNote.id = id('format-note');
+  const textLabel = el('label');
+  textLabel.htmlFor = id('text');
+  const text = el('textarea', 'mono share-text');
+  text.id = id('text');
+  text.readOnly = true;
+  text.spellcheck = false;
+  text.wrap = 'off';
+  text.rows = 14;
+  text.dataset.share = 'text';
+  text.setAttribute('aria-describedby', formatNote.id);
+  const truncated = el('p', 'muted');
+  const copyText = el('button');
+  copyText.type = 'button';
+  const download = el('button', 'secondary');
+  download.type = 'button';
+  const exportFeedback = el('p', 'share-feedback');
+  exportFeedback.setAttribute('role', 'status');
+  const exportRow = el('div', 'share-row');
+  exportRow.append(copyText, download);
+  const formatRow = el('div', 'share-row');
+  formatRow.append(formatLabel, formatSelect);
+  const exportSection = el('section', 'share-block');
+  exportSection.setAttribute('aria-labelledby', exportTitle.id);
+  exportSection.append(exportTitle, formatRow, formatNote, textLabel, text, truncated, exportRow, exportFeedback);
+
+  // ─── The last replay from a link ───
+  const replayNote = el('section', 'share-block share-replayed');
+  replayNote.setAttribute('aria-live', 'polite');
+
+  const container = el('div', 'share');
+  container.append(replayNote, linkSection, exportSection);
+  root.replaceChildren(container);
+
+  function renderStatic(): void {
+    linkTitle.textContent = t('share.link.title');
+    linkIntro.textContent = t('share.link.intro');
+    linkLabel.textContent = t('share.link.label');
+    copyLink.textContent = t('share.copyLink');
+    openLink.textContent = t('share.open');
+    exportTitle.textContent = t('share.export.title');
+    formatLabel.textContent = t('share.export.format');
+    textLabel.textContent = t('share.export.label');
+    copyText.textContent = t('share.copy');
+    download.textContent = t('share.download');
+    formatSelect.replaceChildren(...EXPORT_FORMATS.map((value) => new Option(t(`share.export.formats.${value}`), value, false, value === format)));
+    linkFeedback.textContent = '';
+    exportFeedback.textContent = '';
+  }
+
+  function renderLink(): void {
+    linkNotes.replaceChildren();
+    linkError.textContent = '';
+    link = '';
+    const recorded = session?.recorded ?? [];
+    if (session === undefined || recorded.length === 0) {
+      linkError.textContent = '';
+      linkNotes.append(el('li', '', t('share.link.empty')));
+    } else {
+      const replay = replayOf(session);
+      if (replay.fromProxy) {
+        const target = session.endpoint.kind === 'proxy' ? session.endpoint.target : '';
+        linkNotes.append(el('li', '', t('share.link.proxyNote', { target })));
+      } else if (!replay.ownSeed) {
+        linkNotes.append(el('li', '', t('share.link.unseeded')));
+      }
+      try {
+        link = replayUrl(replay, location.href);
+      } catch (error) {
+        linkError.textContent = t('share.link.error', {
+          reason: error instanceof ReplayLinkError ? t(`share.errors.${error.code}`, error.params) : String(error),
+        });
+      }
+    }
+    if (linkField.value !== link) linkField.value = link;
+    copyLink.disabled = link === '';
+    if (link === '') {
+      openLink.removeAttribute('href');
+      openLink.setAttribute('aria-disabled', 'true');
+    } else {
+      openLink.href = link;
+      openLink.removeAttribute('aria-disabled');
+    }
+  }
+
+  function renderExport(): void {
+    formatNote.textContent = t(`share.export.notes.${format}`);
+    const next =
+      session === undefined
+        ? ''
+        : exportText(format, { entries: session.entries, commands: session.recorded, target: exportTarget(session.endpoint, session.engine.capabilities?.stls === true) });
+    // Unchanged text stays as it is, so a reader's scroll position and selection survive.
+    if (next === exported && text.value !== '') return;
+    exported = next;
+    if (exported === '') {
+      text.value = '';
+      text.placeholder = t('share.export.empty');
+    } else {
+      text.value = exported.length > PREVIEW_LIMIT ? exported.slice(0, PREVIEW_LIMIT) : exported;
+    }
+    truncated.textContent = exported.length > PREVIEW_LIMIT ? t('share.export.truncated', { shown: PREVIEW_LIMIT, total: exported.length }) : '';
+    truncated.hidden = truncated.textContent === '';
+    copyText.disabled = exported === '';
+    download.disabled = exported === '';
+  }
+
+  function renderReplayNote(): void {
+    const state = replayState();
+    replayNote.replaceChildren();
+    replayNote.hidden = state === undefined;
+    if (state === undefined) return;
+    if (state.status === 'failed') {
+      replayNote.append(el('p', 'error-text', describeReplayError(state.error)));
+      return;
+    }
+    replayNote.append(el('p', '', t(state.status === 'running' ? 'share.replayed.running' : 'share.replayed.done')));
+    const notes = el('ul', 'share-notes');
+    notes.append(el('li', '', t('share.replayed.passwords')));
+    if (state.replay.fromProxy) notes.append(el('li', '', t('share.replayed.fromProxy')));
+    if (!state.replay.ownSeed) notes.append(el('li', '', t('share.replayed.otherSeed')));
+    replayNote.append(notes);
+  }
+
+  function render(): void {
+    renderLink();
+    renderExport();
+    renderReplayNote();
+  }
+
+  // Sessions grow line by line (a RETR of a big message is one entry, but many lines arrive quickly): render at most every 200 ms.
+  let scheduled: ReturnType<typeof setTimeout> | undefined;
+  const schedule = () => {
+    if (scheduled !== undefined) return;
+    scheduled = setTimeout(() => {
+      scheduled = undefined;
+      render();
+    }, 200);
+  };
+
+  app.on((event) => {
+    if (event.type === 'session' && event.session !== undefined) {
+      session = event.session;
+      schedule();
+    } else if (event.type === 'session-event' && event.session === session && (event.event.type === 'entry' || event.event.type === 'closed')) {
+      schedule();
+    }
+  });
+  onReplayState(() => {
+    renderReplayNote();
+    schedule();
+  });
+  onLanguageChange(() => {
+    renderStatic();
+    render();
+  });
+
+  formatSelect.addEventListener('change', () => {
+    format = formatSelect.value as ExportFormat;
+    exportFeedback.textContent = '';
+    renderExport();
+  });
+  copyLink.addEventListener('click', () => void copy(link, linkField, linkFeedback));
+  copyText.addEventListener('click', () => void copy(exported, text, exportFeedback));
+  download.addEventListener('click', () => {
+    const file = exportFile(format);
+    const url = URL.createObjectURL(new Blob([exported], { type: file.type }));
+    const anchor = document.createElement('a');
+    anchor.href = url;
+    anchor.download = file.name;
+    anchor.hidden = true;
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    exportFeedback.textContent = t('share.downloaded', { name: file.name });
+  });
+
+  renderStatic();
+  render();
+}
+
+/**
+ * Copy with the Clipboard API; where it is missing or refused (no secure context, no permission), select the
+ * text in its read-only field so that Ctrl+C copies it, and say so.
+ */
+async function copy(value: string, field: HTMLInputElement | HTMLTextAreaElement, feedback: HTMLElement): Promise<void> {
+  if (value === '') return;
+  try {
+    if (navigator.clipboard === undefined) throw new Error('no clipboard');
+    await navigator.clipboard.writeText(value);
+    feedback.textContent = t('share.copied');
+  } catch {
+    field.focus();
+    field.select();
+    feedback.textContent = t(field.value.length < value.length ? 'share.selectedPart' : 'share.selected');
+  }
+}

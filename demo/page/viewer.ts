@@ -1,0 +1,273 @@
+/**
+ * The message viewer: shows the message a RETR returned (whoever sent it: the mailbox's "open" button,
+ * the command palette, a lesson), read by a real MIME parser (postal-mime, see message.ts): the main header
+ * fields, the text part, the HTML part, the attachments with a download button each, and the raw source.
+ *
+ * The HTML part is untrusted content. It only ever goes into the `srcdoc` of an iframe whose sandbox has
+ * neither allow-scripts nor allow-same-origin, and its document starts with a Content-Security-Policy that
+ * lets nothing load from the network (message.ts). Everything else is written with textContent.
+ */
+import type { App, AppEvent } from './app.js';
+import { language, onLanguageChange, t } from './i18n.js';
+import { formatOctets, formatSize, HTML_SANDBOX, type MessageAttachment, type ParsedMessage, parseMessage, rawSource, safeHtmlDocument } from './message.js';
+import type { DemoSessionEvent } from './session.js';
+
+let idCounter = 0;
+const uniqueId = (prefix: string) => `${prefix}-${++idCounter}`;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  element.append(...children);
+  return element;
+}
+
+/** How long a download's blob URL lives after the click that started it. */
+const REVOKE_AFTER_MS = 1000;
+
+interface Shown {
+  readonly number: number;
+  readonly bytes: Uint8Array;
+  readonly message: ParsedMessage;
+}
+
+export function mountViewer(root: HTMLElement, app: App): void {
+  new Viewer(root, app);
+}
+
+class Viewer {
+  readonly #status = el('p', 'viewer-status');
+  readonly #article = el('article', 'message');
+  #shown: Shown | undefined;
+  /** The message being parsed, and a counter so that only the latest parse is shown. */
+  #parsing: { number: number; failed?: string } | undefined;
+  #sequence = 0;
+  #part: 'html' | 'text' = 'html';
+  #raw = false;
+
+  constructor(root: HTMLElement, app: App) {
+    root.classList.add('viewer-view');
+    this.#status.setAttribute('role', 'status');
+    this.#article.hidden = true;
+    root.replaceChildren(this.#status, this.#article);
+    app.on((event: AppEvent) => {
+      if (event.type === 'session-event') this.#onSessionEvent(event.event);
+    });
+    onLanguageChange(() => this.#render());
+    this.#render();
+  }
+
+  #onSessionEvent(event: DemoSessionEvent): void {
+    if (event.type !== 'outcome' || event.command.verb !== 'RETR' || !event.outcome.ok || event.outcome.body === undefined) return;
+    void this.#open(event.command.message, event.outcome.body);
+  }
+
+  async #open(number: number, bytes: Uint8Array): Promise<void> {
+    const sequence = ++this.#sequence;
+    this.#parsing = { number };
+    this.#renderStatus();
+    let message: ParsedMessage;
+    try {
+      message = await parseMessage(bytes);
+    } catch (error) {
+      if (sequence !== this.#sequence) return;
+      this.#parsing = { number, failed: error instanceof Error ? error.message : String(error) };
+      this.#renderStatus();
+      return;
+    }
+    if (sequence !== this.#sequence) return;
+    this.#parsing = undefined;
+    this.#shown = { number, bytes, message };
+    this.#part = message.html !== undefined ? 'html' : 'text';
+    this.#raw = false;
+    this.#render();
+  }
+
+  // ─── Rendering ──────────────────────────────────────────────────────────────────────────────────────────
+
+  #render(): void {
+    this.#renderStatus();
+    const shown = this.#shown;
+    this.#article.hidden = shown === undefined;
+    if (shown === undefined) {
+      this.#article.replaceChildren();
+      return;
+    }
+    const { number, message } = shown;
+    const locale = language();
+    const subjectId = uniqueId('viewer-subject');
+    const subject = el('h3', 'message-subject', message.subject || t('viewer.noSubject'));
+    subject.id = subjectId;
+    subject.tabIndex = -1;
+    this.#article.setAttribute('aria-labelledby', subjectId);
+    this.#article.dataset.message = String(number);
+    const source = el(
+      'p',
+      'message-source muted',
+      t('viewer.source', { number, size: formatSize(message.size, locale), octets: formatOctets(message.size, locale) }),
+    );
+    this.#article.replaceChildren(subject, source, this.#headers(message), ...this.#body(message), this.#attachments(message), ...this.#rawSource(shown));
+  }
+
+  #renderStatus(): void {
+    const parsing = this.#parsing;
+    let text: string;
+    if (parsing?.failed !== undefined) text = t('viewer.parseFailed', { number: parsing.number, reason: parsing.failed });
+    else if (parsing !== undefined) text = t('viewer.parsing', { number: parsing.number });
+    else if (this.#shown === undefined) text = t('viewer.empty');
+    else text = '';
+    this.#status.textContent = text;
+    this.#status.hidden = text === '';
+    this.#status.classList.toggle('error-text', parsing?.failed !== undefined);
+  }
+
+  #headers(message: ParsedMessage): HTMLElement {
+    const list = el('dl', 'message-headers');
+    list.setAttribute('aria-label', t('viewer.headers.label'));
+    const row = (key: string, value: string | undefined, className: string, content?: Node) => {
+      if (value === undefined || value === '') return;
+      list.append(el('div', `message-header ${className}`, el('dt', undefined, t(key)), el('dd', undefined, content ?? value)));
+    };
+    row('viewer.headers.from', message.from, 'message-from');
+    row('viewer.headers.to', message.to, 'message-to');
+    row('viewer.headers.cc', message.cc, 'message-cc');
+    if (message.dateValue !== undefined) {
+      const date = new Date(message.dateValue);
+      const time = el('time', undefined, new Intl.DateTimeFormat(language(), { dateStyle: 'full', timeStyle: 'short' }).format(date));
+      time.dateTime = date.toISOString();
+      time.title = message.date ?? '';
+      row('viewer.headers.date', message.date ?? time.dateTime, 'message-date', time);
+    } else {
+      row('viewer.headers.date', message.date, 'message-date');
+    }
+    row('viewer.headers.subject', message.subject, 'message-subject-field');
+    row('viewer.headers.messageId', message.messageId, 'message-id');
+    return list;
+  }
+
+  /** The part switch (when there are both parts) and the part shown. */
+  #body(message: ParsedMessage): HTMLElement[] {
+    const out: HTMLElement[] = [];
+    if (message.html !== undefined && message.text !== undefined) {
+      const group = el('div', 'message-parts');
+      group.setAttribute('role', 'group');
+      group.setAttribute('aria-label', t('viewer.parts.label'));
+      for (const part of ['html', 'text'] as const) {
+        const choice = el('button', 'secondary message-part', part === 'html' ? t('viewer.parts.html') : t('viewer.parts.text'));
+        choice.type = 'button';
+        choice.dataset.part = part;
+        choice.setAttribute('aria-pressed', String(this.#part === part));
+        choice.addEventListener('click', () => {
+          if (this.#part === part) return;
+          this.#part = part;
+          this.#render();
+          this.#article.querySelector<HTMLButtonElement>(`.message-part[data-part="${part}"]`)?.focus();
+        });
+        group.append(choice);
+      }
+      out.push(group);
+    }
+    if (this.#part === 'html' && message.html !== undefined) out.push(this.#html(message));
+    else if (message.text !== undefined) out.push(el('pre', 'message-text', message.text));
+    else out.push(el('p', 'message-empty muted', t('viewer.parts.noBody')));
+    return out;
+  }
+
+  #html(message: ParsedMessage): HTMLElement {
+    const safe = safeHtmlDocument(message.html ?? '', message.attachments);
+    const notes = el('ul', 'message-notes');
+    notes.append(el('li', undefined, t('viewer.html.sandboxed')));
+    if (safe.blockedResources > 0) {
+      const note = el(
+        'li',
+        'message-remote-blocked',
+        safe.blockedResources === 1 ? t('viewer.html.remoteBlocked.one') : t('viewer.html.remoteBlocked.other', { count: safe.blockedResources }),
+      );
+      notes.append(note);
+    }
+    if (safe.blockedScripts > 0) {
+      notes.append(
+        el('li', 'message-scripts-blocked', safe.blockedScripts === 1 ? t('viewer.html.scriptsBlocked.one') : t('viewer.html.scriptsBlocked.other', { count: safe.blockedScripts })),
+      );
+    }
+    if (safe.inlineImages > 0) {
+      notes.append(el('li', undefined, safe.inlineImages === 1 ? t('viewer.html.inlineImages.one') : t('viewer.html.inlineImages.other', { count: safe.inlineImages })));
+    }
+    const frame = el('iframe', 'message-html');
+    // Set before srcdoc, so that the document never exists outside the sandbox.
+    frame.setAttribute('sandbox', HTML_SANDBOX);
+    frame.setAttribute('referrerpolicy', 'no-referrer');
+    frame.title = t('viewer.html.frameTitle');
+    frame.srcdoc = safe.srcdoc;
+    return el('div', 'message-body', notes, el('div', 'message-frame', frame));
+  }
+
+  #attachments(message: ParsedMessage): HTMLElement {
+    const section = el('section', 'message-attachments');
+    const headingId = uniqueId('viewer-attachments');
+    const heading = el('h4', undefined, t('viewer.attachments.title', { count: message.attachments.length }));
+    heading.id = headingId;
+    section.setAttribute('aria-labelledby', headingId);
+    section.append(heading);
+    if (message.attachments.length === 0) {
+      section.append(el('p', 'muted', t('viewer.attachments.none')));
+      return section;
+    }
+    const list = el('ul', 'attachment-list');
+    message.attachments.forEach((attachment, index) => {
+      const name = attachment.filename || t('viewer.attachments.unnamed', { index: index + 1 });
+      const download = el('button', 'secondary attachment-download', t('viewer.attachments.download'), el('span', 'visually-hidden', ` ${name}`));
+      download.type = 'button';
+      download.addEventListener('click', () => saveAttachment(attachment, name));
+      const details = t('viewer.attachments.details', { type: attachment.mimeType, size: formatSize(attachment.size, language()) });
+      const item = el('li', 'attachment', el('span', 'attachment-name', name), el('span', 'attachment-details muted', details));
+      if (attachment.disposition === 'inline' || attachment.contentId !== undefined) item.append(el('span', 'attachment-inline', t('viewer.attachments.inline')));
+      item.append(download);
+      list.append(item);
+    });
+    section.append(list);
+    return section;
+  }
+
+  #rawSource(shown: Shown): HTMLElement[] {
+    const id = uniqueId('viewer-raw');
+    const toggle = el('button', 'secondary message-raw-toggle', t(this.#raw ? 'viewer.raw.hide' : 'viewer.raw.show'));
+    toggle.type = 'button';
+    toggle.setAttribute('aria-expanded', String(this.#raw));
+    toggle.setAttribute('aria-controls', id);
+    const container = el('div', 'message-raw');
+    container.id = id;
+    container.hidden = !this.#raw;
+    if (this.#raw) {
+      const { text, shownOctets } = rawSource(shown.bytes);
+      if (shownOctets < shown.bytes.length) {
+        const locale = language();
+        container.append(el('p', 'muted', t('viewer.raw.truncated', { shown: formatSize(shownOctets, locale), size: formatSize(shown.bytes.length, locale) })));
+      }
+      const pre = el('pre', 'message-raw-text', text);
+      pre.tabIndex = 0;
+      pre.setAttribute('aria-label', t('viewer.raw.label'));
+      container.append(pre);
+    }
+    toggle.addEventListener('click', () => {
+      this.#raw = !this.#raw;
+      this.#render();
+      this.#article.querySelector<HTMLButtonElement>('.message-raw-toggle')?.focus();
+    });
+    return [el('div', 'message-raw-controls', toggle), container];
+  }
+
+}
+
+/** Download an attachment through a blob URL, revoked once the download has started. */
+function saveAttachment(attachment: MessageAttachment, name: string): void {
+  const url = URL.createObjectURL(new Blob([attachment.content.slice()], { type: attachment.mimeType || 'application/octet-stream' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), REVOKE_AFTER_MS);
+}

@@ -411,7 +411,8 @@ export class DemoSession {
       text: `[${waiting.handle.verb}: ${lines} lines, ${body.length} octets]`,
       verb: waiting.handle.verb,
       handle: waiting.handle.id,
-      wire: concat([dotStuff(body), utf8('.\r\n')]),
+      // dotStuff adds the terminating line.
+      wire: dotStuff(body),
       body,
     });
   }

@@ -36,6 +36,8 @@ describe('DemoSession over the offline server', () => {
     const body = session.entries.find((e) => e.kind === 'body')!;
     expect(body.verb).toBe('RETR');
     expect(fromUtf8(body.wire!).endsWith('\r\n.\r\n')).toBe(true);
+    expect(fromUtf8(body.wire!).endsWith('\r\n.\r\n.\r\n')).toBe(false);
+    expect(body.wire!.length).toBe(body.body!.length + 3 + (fromUtf8(body.body!).match(/^\./gm)?.length ?? 0));
     const statLine = session.entries.find((e) => e.from === 'server' && e.verb === 'STAT')!;
     expect(statLine.ok).toBe(true);
     expect(session.recorded.map((c) => c.verb)).toEqual(['CAPA', 'USER', 'PASS', 'RETR', 'DELE', 'STAT', 'QUIT']);

@@ -49,7 +49,7 @@ export async function serveDemoStatic(): Promise<{ url: string; close(): Promise
  */
 export function startDemoServer(): Promise<RunningDemo> {
   if (!existsSync(DEMO_ROOT)) throw new Error(MISSING_DEMO);
-  return startDemo({ port: 0, proxyPort: 0, pop3Port: 0, root: DEMO_ROOT, sampleMailbox: SAMPLE_ROOT });
+  return startDemo({ port: 0, proxyPort: 0, pop3Port: 0, root: DEMO_ROOT, sampleMailbox: SAMPLE_ROOT, log: process.env.DEMO_LOG ? (l) => console.log('LOG', l) : undefined });
 }
 
 export interface DemoPage {

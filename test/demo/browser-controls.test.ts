@@ -3,7 +3,7 @@
  * running in the page): connect, the palette offering only what the state allows, logging in through it,
  * the state diagram's text following, CAPA explained tag by tag, LIST and UIDL pipelined, resetting the
  * mailbox refused while a session holds it, connecting again without a reload, German strings, and a
- * phone-sized screen. Needs `npm run build` first (or `node .build-page.mjs`).
+ * phone-sized screen. Needs `npm run build` first.
  */
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

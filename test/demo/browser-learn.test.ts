@@ -3,7 +3,7 @@
  * running in the page): the tabs as an ARIA tablist driven by the keyboard, the whole guided lesson done
  * with "do it for me" up to QUIT and its UPDATE, a level played to success, every "break it" experiment run
  * once with its result shown, German strings, and a phone-sized screen; and the same through the real proxy
- * to the embedded server of `npm start`. Needs `node .build-page.mjs` (or `npm run build`) first.
+ * to the embedded server of `npm start`. Needs `npm run build` first.
  */
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright';

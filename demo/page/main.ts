@@ -6,7 +6,7 @@ import { App, type DemoConfig } from './app.js';
 import { mountCapabilities } from './capabilities-view.js';
 import { mountConnectPanel } from './connect-panel.js';
 import { mountExplain } from './explain-view.js';
-import { LANGUAGES, type Language, onLanguageChange, preferredLanguage, setLanguage, t, translate } from './i18n.js';
+import { has, LANGUAGES, type Language, onLanguageChange, preferredLanguage, setLanguage, t, translate } from './i18n.js';
 import { mountLearn } from './learn-view.js';
 import { mountMailbox } from './mailbox-view.js';
 import type { SampleMailbox } from './offline-server.js';
@@ -75,5 +75,7 @@ function mountLanguageSwitch(select: HTMLSelectElement, current: Language): void
 
 start().catch((error: unknown) => {
   console.error(error);
-  announce(`The page could not start: ${error instanceof Error ? error.message : String(error)}`, 'error');
+  const reason = error instanceof Error ? error.message : String(error);
+  // The strings themselves may be what failed to load.
+  announce(has('app.startFailed') ? t('app.startFailed', { reason }) : `The page could not start: ${reason}`, 'error');
 });

@@ -235,7 +235,7 @@ function hashUid(text: string): string {
 }
 
 /** Delivery order: the leading seconds of the unique name (Maildir names start with the delivery time), then the name. */
-function byDelivery(a: { base: string }, b: { base: string }): number {
+export function byDelivery(a: { base: string }, b: { base: string }): number {
   const seconds = leadingSeconds(a.base) - leadingSeconds(b.base);
   if (seconds !== 0 && !Number.isNaN(seconds)) return seconds;
   return a.base < b.base ? -1 : a.base > b.base ? 1 : 0;

@@ -7,29 +7,10 @@ import type { Pop3Error } from '../../core/errors.js';
 import { OfflineServer, type SampleMailbox } from './offline-server.js';
 import { DemoSession, type DemoCommand, type DemoSessionEvent, type Endpoint, type Outcome } from './session.js';
 import { ConnectionError } from '../../core/client/errors.js';
-
-/** One server the proxy allows, from /demo-config.json. */
-export interface TargetInfo {
-  /** `HOST:PORT` as the proxy names it. */
-  readonly target: string;
-  readonly label: string;
-  /** The embedded sample server of `npm start`. */
-  readonly embedded: boolean;
-  /** The proxy originates TLS to it. */
-  readonly tls: boolean;
-  /** The sample account (only for the embedded server, whose password is public). */
-  readonly user?: string;
-  readonly password?: string;
-}
-
-/** /demo-config.json, served by `npm start`. Absent when the page is served without the demo server. */
-export interface DemoConfig {
-  readonly proxyUrl: string;
-  readonly targets: readonly TargetInfo[];
-}
+import type { DemoConfig, DemoTarget } from './demo-config-types.js';
 
 /** Where the learner can connect: the offline server, or a target through the proxy. */
-export type Place = { readonly kind: 'offline' } | { readonly kind: 'proxy'; readonly target: TargetInfo };
+export type Place = { readonly kind: 'offline' } | { readonly kind: 'proxy'; readonly target: DemoTarget };
 
 export type AppEvent =
   /** A session was opened (or the current one replaced); undefined when none is open any more. */

@@ -7,7 +7,7 @@ import type { App, AppEvent } from './app.js';
 import { type CapabilityItem, capaLines, describeCapabilities } from './capabilities-model.js';
 import { onLanguageChange, t } from './i18n.js';
 import { availabilityOf } from './palette-commands.js';
-import { h, setText } from './palette-dom.js';
+import { h, setText } from './dom.js';
 import { describeError } from './response-codes.js';
 
 type Asking = { readonly kind: 'idle' } | { readonly kind: 'sending' } | { readonly kind: 'failed'; readonly error: string };

@@ -7,7 +7,7 @@
 import type { Pop3Error } from '../../core/errors.js';
 import { type App, type AppEvent, type Place, placeKey } from './app.js';
 import { onLanguageChange, t } from './i18n.js';
-import { h, setText, uniqueId } from './palette-dom.js';
+import { h, setText, uniqueId } from './dom.js';
 import { describeError } from './response-codes.js';
 import { announce } from './status.js';
 

@@ -12,8 +12,9 @@ import {
   type ExperimentStep,
   runExperiment,
 } from './experiments.js';
+import { h, setText } from './dom.js';
 import { onLanguageChange, t } from './i18n.js';
-import { button, el, type LearnContext, rebuildIf, setText, wireList } from './lesson-dom.js';
+import { button, type LearnContext, rebuildIf, wireList } from './lesson-dom.js';
 import { credentialsFor, learnPlace } from './lesson-place.js';
 
 interface Card {
@@ -23,8 +24,8 @@ interface Card {
 }
 
 export function mountExperiments(root: HTMLElement, app: App, context: LearnContext): void {
-  const intro = el('p', { className: 'learn-experiments-intro' });
-  const list = el('ul', { className: 'learn-experiments' });
+  const intro = h('p', { class: 'learn-experiments-intro' });
+  const list = h('ul', { class: 'learn-experiments' });
   root.append(intro, list);
   const cards: Card[] = EXPERIMENTS.map((experiment) => card(experiment));
 
@@ -34,21 +35,21 @@ export function mountExperiments(root: HTMLElement, app: App, context: LearnCont
     let result: ExperimentResult | undefined;
     let running = false;
 
-    const title = el('h3', { attrs: { id: `learn-experiment-${experiment.id}` } });
-    const what = el('p', { className: 'learn-experiment-what' });
+    const title = h('h3', { id: `learn-experiment-${experiment.id}` });
+    const what = h('p', { class: 'learn-experiment-what' });
     const run = button('learn-experiment-run');
-    const stepList = el('ol', { className: 'learn-experiment-steps' });
-    const resultBox = el('div', { className: 'learn-experiment-result', attrs: { role: 'status', 'aria-live': 'polite' } });
-    const article = el(
+    const stepList = h('ol', { class: 'learn-experiment-steps' });
+    const resultBox = h('div', { class: 'learn-experiment-result', role: 'status', 'aria-live': 'polite' });
+    const article = h(
       'article',
-      { className: 'learn-experiment', attrs: { 'aria-labelledby': title.id, 'data-experiment': experiment.id } },
+      { class: 'learn-experiment', 'aria-labelledby': title.id, 'data-experiment': experiment.id },
       title,
       what,
-      el('div', { className: 'learn-actions' }, run),
+      h('div', { class: 'learn-actions' }, run),
       stepList,
       resultBox,
     );
-    list.append(el('li', {}, article));
+    list.append(h('li', {}, article));
 
     const render = () => {
       setText(title, t(`${base}.title`));
@@ -60,10 +61,10 @@ export function mountExperiments(root: HTMLElement, app: App, context: LearnCont
       const language = t('experiments.run');
       rebuildIf(stepList, JSON.stringify([steps, language]), () =>
         steps.map((step) =>
-          el(
+          h(
             'li',
-            { className: 'learn-experiment-step', attrs: { 'data-tone': step.tone } },
-            el('span', { text: t(step.key, step.params) }),
+            { class: 'learn-experiment-step', 'data-tone': step.tone },
+            h('span', {}, t(step.key, step.params)),
             step.lines !== undefined && step.lines.length > 0 && wireList(step.lines),
           ),
         ),
@@ -74,14 +75,14 @@ export function mountExperiments(root: HTMLElement, app: App, context: LearnCont
       rebuildIf(resultBox, JSON.stringify([result, language]), () => {
         if (result === undefined) return [];
         const parts = [
-          el('p', { className: 'learn-experiment-verdict' }, el('strong', { text: t(result.asExplained ? 'experiments.asExplained' : 'experiments.different') })),
-          el('p', { text: t(result.key, result.params) }),
+          h('p', { class: 'learn-experiment-verdict' }, h('strong', {}, t(result.asExplained ? 'experiments.asExplained' : 'experiments.different'))),
+          h('p', {}, t(result.key, result.params)),
         ];
         // The general explanation and the rule, unless the experiment could not even start.
         if (!result.key.startsWith('experiments.common.')) {
           parts.push(
-            el('p', {}, el('strong', { text: t('experiments.why') }), ' ', t(`${base}.why`)),
-            el('p', { className: 'learn-experiment-rfc muted', text: t(`${base}.rfc`) }),
+            h('p', {}, h('strong', {}, t('experiments.why')), ' ', t(`${base}.why`)),
+            h('p', { class: 'learn-experiment-rfc muted' }, t(`${base}.rfc`)),
           );
         }
         return parts;

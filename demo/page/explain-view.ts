@@ -10,6 +10,7 @@
 import type { Pop3Error } from '../../core/errors.js';
 import { ServerError } from '../../core/errors.js';
 import type { App } from './app.js';
+import { h } from './dom.js';
 import { bodyFacts, type Explanation, explainEntry, type Message, rfcLabel, rfcUrl } from './explain.js';
 import { language, onLanguageChange, t } from './i18n.js';
 import { codeExplanation, describeError } from './response-codes.js';
@@ -72,10 +73,10 @@ export function marker(from: TranscriptEntry['from']): string {
 
 export function mountExplain(root: HTMLElement, app: App): void {
   root.classList.add('explain-view');
-  const live = element('p', 'visually-hidden');
+  const live = h('p', { class: 'visually-hidden' });
   live.setAttribute('role', 'status');
   live.setAttribute('aria-live', 'polite');
-  const content = element('div', 'ex-content');
+  const content = h('div', { class: 'ex-content' });
   root.replaceChildren(live, content);
   let showAll = false;
 
@@ -114,9 +115,9 @@ function reveal(root: HTMLElement): void {
 }
 
 function intro(): HTMLElement[] {
-  const list = element('ul', 'ex-intro');
+  const list = h('ul', { class: 'ex-intro' });
   for (const key of ['lines', 'client', 'server', 'local', 'select', 'secrets', 'pipelining']) {
-    const item = element('li', `ex-intro-${key}`);
+    const item = h('li', { class: `ex-intro-${key}` });
     item.textContent = t(`explain.intro.${key}`);
     list.append(item);
   }
@@ -129,12 +130,12 @@ function entryView(selected: Extract<Selection, { kind: 'entry' }>, showAll: boo
   const explanation = explainEntry(entry, { entries });
   const nodes: HTMLElement[] = [heading('h3', text(explanation.title))];
 
-  const line = element('p', 'ex-line');
+  const line = h('p', { class: 'ex-line' });
   line.dataset.from = entry.from;
-  const from = element('span', 'ex-from');
+  const from = h('span', { class: 'ex-from' });
   from.textContent = t(`explain.view.from.${entry.from}`);
-  const code = element('code', 'ex-line-text');
-  const mark = element('span', 'tx-marker');
+  const code = h('code', { class: 'ex-line-text' });
+  const mark = h('span', { class: 'tx-marker' });
   mark.setAttribute('aria-hidden', 'true');
   mark.textContent = marker(entry.from);
   const shown =
@@ -157,8 +158,8 @@ function entryView(selected: Extract<Selection, { kind: 'entry' }>, showAll: boo
   if (explanation.answers !== undefined) {
     const command = entries.find((other) => other.index === explanation.answers);
     if (command !== undefined) {
-      const answers = element('p', 'ex-answers');
-      const button = element('button', 'secondary ex-answers-button');
+      const answers = h('p', { class: 'ex-answers' });
+      const button = h('button', { class: 'secondary ex-answers-button' });
       button.type = 'button';
       button.textContent = `${marker('client')} ${command.text}`;
       button.addEventListener('click', () => selectLine({ kind: 'entry', entry: command, session }, { focusLine: true }));
@@ -172,7 +173,7 @@ function entryView(selected: Extract<Selection, { kind: 'entry' }>, showAll: boo
   else if (explanation.noWire !== undefined) nodes.push(paragraph(text(explanation.noWire), 'ex-nowire'));
 
   if (session === undefined || session.entries.includes(entry)) {
-    const back = element('button', 'secondary ex-back');
+    const back = h('button', { class: 'secondary ex-back' });
     back.type = 'button';
     back.textContent = t('explain.view.back');
     back.addEventListener('click', () => selectLine(selected, { focusLine: true }));
@@ -194,18 +195,18 @@ function errorView(selected: Extract<Selection, { kind: 'error' }>): HTMLElement
     const code = codeExplanation(error.responseCode);
     if (code !== undefined) {
       const link = rfcLink(code.url, code.rfc);
-      nodes.push(paragraph(element('strong', '', code.title)), paragraph(code.text), paragraph(link, 'ex-rfcs'));
+      nodes.push(paragraph(h('strong', {}, code.title)), paragraph(code.text), paragraph(link, 'ex-rfcs'));
     }
   }
   return nodes;
 }
 
 function terms(explanation: Explanation): HTMLElement {
-  const list = element('dl', 'ex-terms');
+  const list = h('dl', { class: 'ex-terms' });
   for (const term of explanation.terms) {
-    const dt = element('dt');
-    dt.append(element('code', '', term.term));
-    const dd = element('dd');
+    const dt = h('dt');
+    dt.append(h('code', {}, term.term));
+    const dd = h('dd');
     dd.append(text(term.text));
     if (term.rfc !== undefined) {
       const label = rfcLabel(term.rfc);
@@ -217,8 +218,8 @@ function terms(explanation: Explanation): HTMLElement {
 }
 
 function rfcLinks(refs: Explanation['rfcs']): HTMLElement {
-  const container = element('p', 'ex-rfcs');
-  container.append(element('span', 'ex-rfcs-label', `${t('explain.view.rfcs')}: `));
+  const container = h('p', { class: 'ex-rfcs' });
+  container.append(h('span', { class: 'ex-rfcs-label' }, `${t('explain.view.rfcs')}: `));
   refs.forEach((ref, index) => {
     if (index > 0) container.append(', ');
     const label = rfcLabel(ref);
@@ -228,11 +229,11 @@ function rfcLinks(refs: Explanation['rfcs']): HTMLElement {
 }
 
 function rfcLink(url: string, label: string): HTMLAnchorElement {
-  const link = element('a', 'ex-rfc');
+  const link = h('a', { class: 'ex-rfc' });
   link.href = url;
   link.target = '_blank';
   link.rel = 'noopener';
-  link.append(label, element('span', 'visually-hidden', ` ${t('explain.view.newTab')}`));
+  link.append(label, h('span', { class: 'visually-hidden' }, ` ${t('explain.view.newTab')}`));
   return link;
 }
 
@@ -240,19 +241,19 @@ const numbers = () => new Intl.NumberFormat(language());
 
 function wireSection(view: WireView, showAll: boolean, toggleAll: () => void): HTMLElement[] {
   const title = heading('h4', t('explain.wire.title'));
-  title.append(' ', element('span', 'wire-total', t('explain.wire.total', { total: numbers().format(view.total) })));
-  const box = element('div', 'wire');
+  title.append(' ', h('span', { class: 'wire-total' }, t('explain.wire.total', { total: numbers().format(view.total) })));
+  const box = h('div', { class: 'wire' });
   box.dataset.testid = 'wire-bytes';
   for (const row of view.rows) {
     if (row.role === 'gap') {
-      box.append(element('div', 'wire-gap', t('explain.wire.gap', { bytes: numbers().format(row.bytes), lines: numbers().format(row.lines) })));
+      box.append(h('div', { class: 'wire-gap' }, t('explain.wire.gap', { bytes: numbers().format(row.bytes), lines: numbers().format(row.lines) })));
     } else {
       box.append(wireLine(row));
     }
   }
   const nodes: HTMLElement[] = [title, box];
   if (view.hidden > 0 || showAll) {
-    const more = element('button', 'secondary wire-more');
+    const more = h('button', { class: 'secondary wire-more' });
     more.type = 'button';
     more.setAttribute('aria-expanded', String(showAll));
     more.textContent = showAll ? t('explain.wire.showLess') : t('explain.wire.showAll', { total: numbers().format(view.total) });
@@ -264,7 +265,7 @@ function wireSection(view: WireView, showAll: boolean, toggleAll: () => void): H
 }
 
 function wireLine(line: WireLine): HTMLElement {
-  const row = element('div', `wire-line wire-${line.role}`);
+  const row = h('div', { class: `wire-line wire-${line.role}` });
   for (const segment of line.segments) {
     switch (segment.kind) {
       case 'text':
@@ -290,14 +291,14 @@ function wireLine(line: WireLine): HTMLElement {
         break;
     }
   }
-  if (line.cut === true) row.append(element('span', 'wire-cut', ` ${t('explain.wire.cut')}`));
+  if (line.cut === true) row.append(h('span', { class: 'wire-cut' }, ` ${t('explain.wire.cut')}`));
   return row;
 }
 
 /** A line end: the control pictures ␍␊ where the fonts have them, else the letters CR LF. */
 function lineEnd(className: string, glyphs: string, letters: string, meaning: string): HTMLElement {
   if (controlPictures()) return symbol(className, glyphs, meaning);
-  const node = element('span', `${className} wire-letters`, letters);
+  const node = h('span', { class: `${className} wire-letters` }, letters);
   node.title = meaning;
   return node;
 }
@@ -336,22 +337,22 @@ export function controlPictures(): boolean {
  * hidden from screen readers (they would be read as symbol names); the words are read instead.
  */
 function symbol(className: string, shown: string, meaning: string, hideGlyph = true, tag: 'span' | 'mark' = 'span'): HTMLElement {
-  const node = element(tag, className);
+  const node = h(tag, { class: className });
   node.title = meaning;
   if (hideGlyph) {
-    const glyph = element('span', '', shown);
+    const glyph = h('span', {}, shown);
     glyph.setAttribute('aria-hidden', 'true');
-    node.append(glyph, element('span', 'visually-hidden', ` ${meaning} `));
+    node.append(glyph, h('span', { class: 'visually-hidden' }, ` ${meaning} `));
   } else {
-    node.append(shown, element('span', 'visually-hidden', ` (${meaning}) `));
+    node.append(shown, h('span', { class: 'visually-hidden' }, ` (${meaning}) `));
   }
   return node;
 }
 
 function legend(): HTMLElement {
-  const details = element('details', 'wire-legend');
-  details.append(element('summary', '', t('explain.wire.legendTitle')));
-  const list = element('dl');
+  const details = h('details', { class: 'wire-legend' });
+  details.append(h('summary', {}, t('explain.wire.legendTitle')));
+  const list = h('dl');
   const glyphs = controlPictures();
   const items: [string, string, string][] = [
     ['wire-crlf', glyphs ? '␍␊' : 'CR LF', 'crlf'],
@@ -361,27 +362,18 @@ function legend(): HTMLElement {
     ['wire-terminator', '.', 'terminator'],
   ];
   for (const [className, shown, key] of items) {
-    const dt = element('dt');
-    dt.append(element(key === 'stuffed' || key === 'terminator' ? 'mark' : 'span', glyphs || (key !== 'crlf' && key !== 'bare') ? className : `${className} wire-letters`, shown));
-    list.append(dt, element('dd', '', t(`explain.wire.legend.${key}`)));
+    const dt = h('dt');
+    dt.append(h(key === 'stuffed' || key === 'terminator' ? 'mark' : 'span', { class: glyphs || (key !== 'crlf' && key !== 'bare') ? className : `${className} wire-letters` }, shown));
+    list.append(dt, h('dd', {}, t(`explain.wire.legend.${key}`)));
   }
   details.append(list);
   return details;
 }
 
 function heading(tag: 'h3' | 'h4', content: string): HTMLElement {
-  return element(tag, '', content);
+  return h(tag, {}, content);
 }
 
-function paragraph(content: string | Node, className = ''): HTMLElement {
-  const p = element('p', className);
-  p.append(content);
-  return p;
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', content?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className !== '') node.className = className;
-  if (content !== undefined) node.textContent = content;
-  return node;
+function paragraph(content: string | Node, className?: string): HTMLElement {
+  return h('p', { class: className }, content);
 }

@@ -3,9 +3,10 @@
  * guided lesson with its levels, the "break it" experiments, and sharing (share-view.ts).
  */
 import type { App } from './app.js';
+import { h, setText } from './dom.js';
 import { mountExperiments } from './experiment-view.js';
 import { onLanguageChange, t } from './i18n.js';
-import { el, LearnContext, setText } from './lesson-dom.js';
+import { LearnContext } from './lesson-dom.js';
 import { mountLevels } from './lesson-levels-view.js';
 import { mountLessonTour } from './lesson-view.js';
 import { mountShare } from './share-view.js';
@@ -16,23 +17,17 @@ type Tab = (typeof TABS)[number];
 export function mountLearn(root: HTMLElement, app: App): void {
   root.textContent = '';
   const context = new LearnContext();
-  const tablist = el('div', { className: 'learn-tabs', attrs: { role: 'tablist' } });
+  const tablist = h('div', { class: 'learn-tabs', role: 'tablist' });
   const tabs = new Map<Tab, HTMLButtonElement>();
   const panels = new Map<Tab, HTMLElement>();
   for (const name of TABS) {
-    const tab = el('button', {
-      className: 'learn-tab',
-      attrs: { role: 'tab', id: `learn-tab-${name}`, 'aria-controls': `learn-panel-${name}`, type: 'button' },
-    });
-    const panel = el('div', {
-      className: 'learn-panel',
-      attrs: { role: 'tabpanel', id: `learn-panel-${name}`, 'aria-labelledby': `learn-tab-${name}`, tabindex: '0' },
-    });
+    const tab = h('button', { class: 'learn-tab', role: 'tab', id: `learn-tab-${name}`, 'aria-controls': `learn-panel-${name}`, type: 'button' });
+    const panel = h('div', { class: 'learn-panel', role: 'tabpanel', id: `learn-panel-${name}`, 'aria-labelledby': `learn-tab-${name}`, tabindex: '0' });
     tabs.set(name, tab);
     panels.set(name, panel);
     tablist.append(tab);
   }
-  root.append(el('div', { className: 'learn-view' }, tablist, ...panels.values()));
+  root.append(h('div', { class: 'learn-view' }, tablist, ...panels.values()));
 
   const select = (name: Tab, focus: boolean) => {
     for (const [other, tab] of tabs) {
@@ -60,8 +55,8 @@ export function mountLearn(root: HTMLElement, app: App): void {
   }
 
   const lesson = panels.get('lesson')!;
-  const tour = el('div', { className: 'learn-tour-root' });
-  const levels = el('div', { className: 'learn-levels-root' });
+  const tour = h('div', { class: 'learn-tour-root' });
+  const levels = h('div', { class: 'learn-levels-root' });
   lesson.append(tour, levels);
   mountLessonTour(tour, app, context);
   mountLevels(levels, app, context);

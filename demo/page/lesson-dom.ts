@@ -1,39 +1,17 @@
 /**
- * Small DOM helpers for the learn views: elements built with createElement and textContent (never
- * innerHTML), and the list of wire lines a connection of the panel's own shows. Plus the shared context of
- * the learn views: what is driving the App's session right now, so that an experiment's commands do not
- * count as the learner's.
+ * Widgets of the learn views (built with dom.ts: createElement and textContent, never innerHTML): buttons,
+ * rebuilding a list only when it changed, and the list of wire lines a connection of the panel's own shows.
+ * Plus the shared context of the learn views: what is driving the App's session right now, so that an
+ * experiment's commands do not count as the learner's.
  */
+import { h } from './dom.js';
 import { t } from './i18n.js';
 import type { PanelLine } from './lesson-place.js';
 
-type Child = Node | string | undefined | false;
-
-/** An element with a class, attributes and children (strings become text nodes). */
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  options: { className?: string; attrs?: Readonly<Record<string, string>>; text?: string } = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (options.className !== undefined) element.className = options.className;
-  for (const [name, value] of Object.entries(options.attrs ?? {})) element.setAttribute(name, value);
-  if (options.text !== undefined) element.textContent = options.text;
-  for (const child of children) if (child !== undefined && child !== false) element.append(child);
-  return element;
-}
-
-/**
- * Set an element's text only when it changes: live regions announce every change, so writing the same text
- * again would make a screen reader repeat it.
- */
-export function setText(element: HTMLElement, text: string): void {
-  if (element.textContent !== text) element.textContent = text;
-}
-
 /**
  * Rebuild an element's children only when `signature` (everything they are made from) changed since the
- * last time, for the same reason.
+ * last time: live regions announce every change, so rebuilding the same content would make a screen reader
+ * repeat it (see `setText` in dom.ts).
  */
 export function rebuildIf(element: HTMLElement, signature: string, build: () => readonly (Node | string)[]): void {
   if (element.dataset.signature === signature) return;
@@ -43,22 +21,22 @@ export function rebuildIf(element: HTMLElement, signature: string, build: () => 
 
 /** A real button (type=button), secondary-styled when asked. */
 export function button(className: string, secondary = false): HTMLButtonElement {
-  const element = el('button', { className: secondary ? `secondary ${className}` : className });
+  const element = h('button', { class: secondary ? `secondary ${className}` : className });
   element.type = 'button';
   return element;
 }
 
 /** The lines of a connection that is not the App's, as `C:` / `S:` lines. */
 export function wireList(lines: readonly PanelLine[]): HTMLOListElement {
-  const list = el('ol', { className: 'learn-wire', attrs: { 'aria-label': t('learn.wire.label') } });
+  const list = h('ol', { class: 'learn-wire', 'aria-label': t('learn.wire.label') });
   for (const line of lines) {
     list.append(
-      el(
+      h(
         'li',
-        { className: `learn-wire-line learn-wire-${line.from}` },
-        el('span', { className: 'learn-wire-who', text: t(`learn.wire.${line.from}`) }),
+        { class: `learn-wire-line learn-wire-${line.from}` },
+        h('span', { class: 'learn-wire-who' }, t(`learn.wire.${line.from}`)),
         ' ',
-        el('code', { text: line.text }),
+        h('code', {}, line.text),
       ),
     );
   }

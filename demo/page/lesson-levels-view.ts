@@ -7,8 +7,9 @@
  * transcript.
  */
 import type { App, Place } from './app.js';
+import { h, setText } from './dom.js';
 import { onLanguageChange, t } from './i18n.js';
-import { button, el, type LearnContext, rebuildIf, setText, wireList } from './lesson-dom.js';
+import { button, type LearnContext, rebuildIf, wireList } from './lesson-dom.js';
 import { credentialsFor, holdsSample, inspectMailbox, learnPlace, type MailboxLook, wait } from './lesson-place.js';
 import {
   EMPTY_RECORD,
@@ -46,31 +47,31 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
   let busy = false;
   let error: string | undefined;
 
-  const heading = el('h3', { attrs: { id: 'learn-levels-title' } });
-  const intro = el('p', { className: 'learn-levels-intro muted' });
-  const selectLabel = el('label', { attrs: { for: 'learn-level-select' } });
-  const select = el('select', { attrs: { id: 'learn-level-select' } });
-  const goal = el('p', { className: 'learn-level-goal' });
-  const hint = el('p', { className: 'learn-level-hint muted' });
+  const heading = h('h3', { id: 'learn-levels-title' });
+  const intro = h('p', { class: 'learn-levels-intro muted' });
+  const selectLabel = h('label', { for: 'learn-level-select' });
+  const select = h('select', { id: 'learn-level-select' });
+  const goal = h('p', { class: 'learn-level-goal' });
+  const hint = h('p', { class: 'learn-level-hint muted' });
   const start = button('learn-level-start');
   const check = button('learn-level-check', true);
   const solve = button('learn-level-solve', true);
-  const answerLabel = el('label', { attrs: { for: 'learn-level-answer' } });
-  const answer = el('input', { attrs: { id: 'learn-level-answer', type: 'number', min: '1', step: '1', inputmode: 'numeric' } });
-  const answerRow = el('p', { className: 'learn-level-answer' }, answerLabel, ' ', answer);
-  const score = el('p', { className: 'learn-level-score' });
-  const verdictBox = el('div', { className: 'learn-level-verdict', attrs: { role: 'status', 'aria-live': 'polite' } });
+  const answerLabel = h('label', { for: 'learn-level-answer' });
+  const answer = h('input', { id: 'learn-level-answer', type: 'number', min: '1', step: '1', inputmode: 'numeric' });
+  const answerRow = h('p', { class: 'learn-level-answer' }, answerLabel, ' ', answer);
+  const score = h('p', { class: 'learn-level-score' });
+  const verdictBox = h('div', { class: 'learn-level-verdict', role: 'status', 'aria-live': 'polite' });
   root.append(
-    el(
+    h(
       'section',
-      { className: 'learn-levels', attrs: { 'aria-labelledby': 'learn-levels-title' } },
+      { class: 'learn-levels', 'aria-labelledby': 'learn-levels-title' },
       heading,
       intro,
-      el('p', { className: 'learn-level-pick' }, selectLabel, ' ', select),
+      h('p', { class: 'learn-level-pick' }, selectLabel, ' ', select),
       goal,
       hint,
       answerRow,
-      el('div', { className: 'learn-actions' }, start, check, solve),
+      h('div', { class: 'learn-actions' }, start, check, solve),
       score,
       verdictBox,
     ),
@@ -92,7 +93,7 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
     const current = level();
     const base = `levels.items.${current.id}`;
     const goalText = t(`${base}.goal`, { sender });
-    rebuildIf(goal, `${t('levels.goal')} ${goalText}`, () => [el('strong', { text: t('levels.goal') }), ' ', goalText]);
+    rebuildIf(goal, `${t('levels.goal')} ${goalText}`, () => [h('strong', {}, t('levels.goal')), ' ', goalText]);
     setText(hint, t(`${base}.hint`));
     answerRow.hidden = !current.needsAnswer;
     setText(answerLabel, t('levels.answer'));
@@ -117,19 +118,19 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
     const signature = JSON.stringify([error, usable, mine && [mine.interrupted, mine.verdict, mine.solved, mine.look], current.id, t('levels.title')]);
     rebuildIf(verdictBox, signature, () => {
       const parts: Node[] = [];
-      if (error !== undefined) parts.push(el('p', { text: error }));
-      if (!usable) parts.push(el('p', { text: t('levels.unavailable') }));
+      if (error !== undefined) parts.push(h('p', {}, error));
+      if (!usable) parts.push(h('p', {}, t('levels.unavailable')));
       if (mine === undefined) return parts;
-      if (mine.interrupted) parts.push(el('p', { text: t('levels.interrupted') }));
+      if (mine.interrupted) parts.push(h('p', {}, t('levels.interrupted')));
       const verdict = mine.verdict;
       if (verdict !== undefined) {
         const label = t(`levels.status.${verdict.status}`);
         const params = { ...verdict.params, unit: t(`levels.units.${current.scoreBy}`) };
-        parts.push(el('p', { className: 'learn-level-result' }, el('strong', { text: label }), ' ', t(`levels.verdicts.${current.id}.${verdict.key}`, params)));
-        if (verdict.status === 'success') parts.push(el('p', { text: t(verdict.perfect ? 'levels.perfect' : 'levels.notPerfect', params) }));
-        if (mine.solved) parts.push(el('p', { className: 'muted', text: t('levels.solvedByPage') }));
+        parts.push(h('p', { class: 'learn-level-result' }, h('strong', {}, label), ' ', t(`levels.verdicts.${current.id}.${verdict.key}`, params)));
+        if (verdict.status === 'success') parts.push(h('p', {}, t(verdict.perfect ? 'levels.perfect' : 'levels.notPerfect', params)));
+        if (mine.solved) parts.push(h('p', { class: 'muted' }, t('levels.solvedByPage')));
       }
-      if (mine.look !== undefined) parts.push(el('p', { className: 'muted', text: t('levels.looked') }), wireList(mine.look.lines));
+      if (mine.look !== undefined) parts.push(h('p', { class: 'muted' }, t('levels.looked')), wireList(mine.look.lines));
       return parts;
     });
   };

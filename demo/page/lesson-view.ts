@@ -5,6 +5,7 @@
  * Progress ("step 4 of 14") is shown and, in a live region, announced.
  */
 import type { App } from './app.js';
+import { h, setText } from './dom.js';
 import { describeError } from './response-codes.js';
 import { has, onLanguageChange, t } from './i18n.js';
 import {
@@ -20,7 +21,7 @@ import {
   sessionView,
   startLesson,
 } from './lesson.js';
-import { button, el, type LearnContext, rebuildIf, setText } from './lesson-dom.js';
+import { button, type LearnContext, rebuildIf } from './lesson-dom.js';
 import { credentialsFor, learnPlace } from './lesson-place.js';
 
 /** The line above the card: how the last step ended, or why "do it for me" failed. */
@@ -38,28 +39,28 @@ export function mountLessonTour(root: HTMLElement, app: App, context: LearnConte
   let busy = false;
   let quitText: string | undefined;
 
-  const heading = el('h3', { attrs: { id: 'learn-tour-title' } });
-  const meter = el('progress', { className: 'learn-meter', attrs: { max: String(LESSON_STEPS.length), 'aria-hidden': 'true' } });
-  const status = el('p', { className: 'learn-progress', attrs: { role: 'status', 'aria-live': 'polite' } });
-  const feedbackLine = el('p', { className: 'learn-feedback', attrs: { role: 'status', 'aria-live': 'polite' } });
-  const title = el('h4', { className: 'learn-step-title', attrs: { id: 'learn-step-title', tabindex: '-1' } });
-  const text = el('p', { className: 'learn-step-text' });
-  const tryIt = el('p', { className: 'learn-step-try' });
-  const extra = el('p', { className: 'learn-step-extra' });
-  const rfc = el('p', { className: 'learn-step-rfc muted' });
-  const blocked = el('p', { className: 'learn-step-blocked' });
+  const heading = h('h3', { id: 'learn-tour-title' });
+  const meter = h('progress', { class: 'learn-meter', max: String(LESSON_STEPS.length), 'aria-hidden': 'true' });
+  const status = h('p', { class: 'learn-progress', role: 'status', 'aria-live': 'polite' });
+  const feedbackLine = h('p', { class: 'learn-feedback', role: 'status', 'aria-live': 'polite' });
+  const title = h('h4', { class: 'learn-step-title', id: 'learn-step-title', tabindex: '-1' });
+  const text = h('p', { class: 'learn-step-text' });
+  const tryIt = h('p', { class: 'learn-step-try' });
+  const extra = h('p', { class: 'learn-step-extra' });
+  const rfc = h('p', { class: 'learn-step-rfc muted' });
+  const blocked = h('p', { class: 'learn-step-blocked' });
   const back = button('learn-back', true);
   const doIt = button('learn-do-it');
   const skip = button('learn-skip', true);
   const restart = button('learn-restart');
-  const actions = el('div', { className: 'learn-actions' }, back, doIt, skip, restart);
-  const card = el(
+  const actions = h('div', { class: 'learn-actions' }, back, doIt, skip, restart);
+  const card = h(
     'div',
-    { className: 'learn-step', attrs: { role: 'group', 'aria-labelledby': 'learn-step-title' } },
+    { class: 'learn-step', role: 'group', 'aria-labelledby': 'learn-step-title' },
     ...[title, text, tryIt, extra, blocked, rfc, actions],
   );
   root.append(
-    el('section', { className: 'learn-tour', attrs: { 'aria-labelledby': 'learn-tour-title' } }, heading, meter, status, feedbackLine, card),
+    h('section', { class: 'learn-tour', 'aria-labelledby': 'learn-tour-title' }, heading, meter, status, feedbackLine, card),
   );
 
   const render = () => {
@@ -101,7 +102,7 @@ export function mountLessonTour(root: HTMLElement, app: App, context: LearnConte
     setText(title, t(`${base}.title`));
     setText(text, t(`${base}.text`));
     tryIt.hidden = false;
-    rebuildIf(tryIt, `${t('lesson.tryIt')} ${t(`${base}.try`)}`, () => [el('strong', { text: t('lesson.tryIt') }), ' ', t(`${base}.try`)]);
+    rebuildIf(tryIt, `${t('lesson.tryIt')} ${t(`${base}.try`)}`, () => [h('strong', {}, t('lesson.tryIt')), ' ', t(`${base}.try`)]);
     extra.hidden = true;
     if (step.id === 'greeting') {
       const greeting = app.session?.entries.find((entry) => entry.kind === 'greeting')?.text;

@@ -13,6 +13,7 @@
 import type { Pop3Error } from '../../core/errors.js';
 import type { Verb } from '../../core/commands.js';
 import type { App, AppEvent } from './app.js';
+import { h, uniqueId } from './dom.js';
 import { language, onLanguageChange, t } from './i18n.js';
 import { type Change, type MailboxMessage, MailboxModel, messageNumberOf } from './mailbox-model.js';
 import { formatOctets, formatSize } from './message.js';
@@ -23,19 +24,9 @@ import { announce } from './status.js';
 /** TOP n 0 is sent for at most this many messages by "load list" (the rest have their own button). */
 export const TOP_LIMIT = 200;
 
-let idCounter = 0;
-const uniqueId = (prefix: string) => `${prefix}-${++idCounter}`;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  element.append(...children);
-  return element;
-}
-
 /** A button that stays focusable when it cannot be used (aria-disabled), so focus never falls to the page. */
 function button(className: string, onClick: () => void): HTMLButtonElement {
-  const element = el('button', className);
+  const element = h('button', { class: className });
   element.type = 'button';
   element.addEventListener('click', () => {
     if (element.getAttribute('aria-disabled') !== 'true') onClick();
@@ -49,8 +40,8 @@ function setEnabled(element: HTMLButtonElement, enabled: boolean): void {
 
 /** A button's text: a visible label, the POP3 command it sends, and (for screen readers) which message. */
 function label(element: HTMLElement, text: string, command: string, message?: string): void {
-  const parts: Node[] = [el('span', 'mailbox-button-label', text), el('code', 'mailbox-button-command', command)];
-  if (message !== undefined) parts.splice(1, 0, el('span', 'visually-hidden', `, ${message}`));
+  const parts: Node[] = [h('span', { class: 'mailbox-button-label' }, text), h('code', { class: 'mailbox-button-command' }, command)];
+  if (message !== undefined) parts.splice(1, 0, h('span', { class: 'visually-hidden' }, `, ${message}`));
   element.replaceChildren(...parts);
 }
 
@@ -84,22 +75,22 @@ class MailboxView {
   /** The RETR whose progress is shown. */
   #progressHandle: number | undefined;
 
-  readonly #hint = el('p', 'mailbox-hint');
-  readonly #toolbar = el('div', 'mailbox-toolbar');
+  readonly #hint = h('p', { class: 'mailbox-hint' });
+  readonly #toolbar = h('div', { class: 'mailbox-toolbar' });
   readonly #load = button('mailbox-load', () => void this.#loadList());
   readonly #rset = button('secondary mailbox-rset', () => void this.#send({ verb: 'RSET' }));
   readonly #quit = button('secondary mailbox-quit', () => void this.#send({ verb: 'QUIT' }));
-  readonly #summary = el('p', 'mailbox-summary');
-  readonly #ending = el('p', 'mailbox-ending');
-  readonly #error = el('p', 'mailbox-error error-text');
-  readonly #progress = el('div', 'mailbox-progress');
-  readonly #progressLabel = el('label', 'mailbox-progress-label');
-  readonly #progressBar = el('progress', 'mailbox-progress-bar');
-  readonly #progressText = el('span', 'mailbox-progress-text');
-  readonly #list = el('ol', 'mailbox-list');
-  readonly #legend = el('details', 'mailbox-legend');
-  readonly #legendTitle = el('summary');
-  readonly #legendText = el('p');
+  readonly #summary = h('p', { class: 'mailbox-summary' });
+  readonly #ending = h('p', { class: 'mailbox-ending' });
+  readonly #error = h('p', { class: 'mailbox-error error-text' });
+  readonly #progress = h('div', { class: 'mailbox-progress' });
+  readonly #progressLabel = h('label', { class: 'mailbox-progress-label' });
+  readonly #progressBar = h('progress', { class: 'mailbox-progress-bar' });
+  readonly #progressText = h('span', { class: 'mailbox-progress-text' });
+  readonly #list = h('ol', { class: 'mailbox-list' });
+  readonly #legend = h('details', { class: 'mailbox-legend' });
+  readonly #legendTitle = h('summary');
+  readonly #legendText = h('p');
   readonly #rows = new Map<number, Row>();
   /** The progress text's parts, kept to re-render it in another language. */
   #progressState: { number: number | undefined; received: number; expected: number | undefined; done?: 'ok' | 'failed' } | undefined;
@@ -416,30 +407,30 @@ class MailboxView {
   }
 
   #makeRow(number: number): Row {
-    const item = el('li', 'mailbox-item');
+    const item = h('li', { class: 'mailbox-item' });
     item.dataset.number = String(number);
     const row: Row = {
       item,
-      number: el('span', 'mailbox-number'),
-      subject: el('span', 'mailbox-subject'),
-      from: el('span', 'mailbox-from'),
-      date: el('time', 'mailbox-date'),
-      size: el('span', 'mailbox-size'),
-      uid: el('span', 'mailbox-uid'),
-      state: el('p', 'mailbox-state'),
+      number: h('span', { class: 'mailbox-number' }),
+      subject: h('span', { class: 'mailbox-subject' }),
+      from: h('span', { class: 'mailbox-from' }),
+      date: h('time', { class: 'mailbox-date' }),
+      size: h('span', { class: 'mailbox-size' }),
+      uid: h('span', { class: 'mailbox-uid' }),
+      state: h('p', { class: 'mailbox-state' }),
       headers: button('secondary mailbox-headers', () => void this.#send({ verb: 'TOP', message: number, lines: 0 })),
       open: button('mailbox-open', () => void this.#send({ verb: 'RETR', message: number })),
       remove: button('secondary mailbox-delete', () => void this.#send({ verb: 'DELE', message: number })),
-      actions: el('div', 'mailbox-actions'),
-      read: el('a', 'mailbox-read'),
+      actions: h('div', { class: 'mailbox-actions' }),
+      read: h('a', { class: 'mailbox-read' }),
       enabled: '',
     };
     row.read.href = '#viewer';
     row.actions.setAttribute('role', 'group');
     row.actions.append(row.headers, row.open, row.remove, row.read);
     item.append(
-      el('div', 'mailbox-item-head', row.number, row.subject),
-      el('div', 'mailbox-meta', row.from, row.date, row.size, row.uid),
+      h('div', { class: 'mailbox-item-head' }, row.number, row.subject),
+      h('div', { class: 'mailbox-meta' }, row.from, row.date, row.size, row.uid),
       row.state,
       row.actions,
     );

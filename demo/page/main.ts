@@ -2,9 +2,10 @@
  * The demo page's entry: loads the configuration (which servers the proxy allows, from `npm start`), the
  * sample mailbox for offline mode and the strings of the preferred language, then mounts every view.
  */
-import { App, type DemoConfig } from './app.js';
+import { App } from './app.js';
 import { mountCapabilities } from './capabilities-view.js';
 import { mountConnectPanel } from './connect-panel.js';
+import type { DemoConfig } from './demo-config-types.js';
 import { mountExplain } from './explain-view.js';
 import { has, LANGUAGES, type Language, onLanguageChange, preferredLanguage, setLanguage, t, translate } from './i18n.js';
 import { mountLearn } from './learn-view.js';

@@ -10,7 +10,7 @@
 import type { App, AppEvent } from './app.js';
 import { language, onLanguageChange, t } from './i18n.js';
 import { availability, availabilityOf, buildCommand, type CommandSpec, type FieldSpec, type FieldValues, type Message, PALETTE, type PaletteVerb, saslChoices, type EngineView } from './palette-commands.js';
-import { h, setText, uniqueId } from './palette-dom.js';
+import { h, setText, uniqueId } from './dom.js';
 import { describeError } from './response-codes.js';
 import { type DemoCommand, describe, type Outcome } from './session.js';
 

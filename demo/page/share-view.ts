@@ -7,6 +7,7 @@
  * here can show a password: the link and the exports are made without any (see replay.ts and export.ts).
  */
 import type { App } from './app.js';
+import { h, uniqueId } from './dom.js';
 import { EXPORT_FORMATS, type ExportFormat, exportFile, exportTarget, exportText } from './export.js';
 import { onLanguageChange, t } from './i18n.js';
 import { describeReplayError, onReplayState, ReplayLinkError, replayOf, replayState, replayUrl } from './replay.js';
@@ -15,63 +16,54 @@ import type { DemoSession } from './session.js';
 /** Characters the export box shows; copy and download always take the whole text. */
 const PREVIEW_LIMIT = 200_000;
 
-let mounted = 0;
-
 export function mountShare(root: HTMLElement, app: App): void {
-  const id = (name: string) => `share-${mounted}-${name}`;
-  mounted++;
+  const prefix = uniqueId('share');
+  const id = (name: string) => `${prefix}-${name}`;
   let session: DemoSession | undefined = app.session;
   let format: ExportFormat = 'transcript';
   let exported = '';
   let link = '';
 
-  const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text?: string): HTMLElementTagNameMap[K] => {
-    const element = document.createElement(tag);
-    if (className !== '') element.className = className;
-    if (text !== undefined) element.textContent = text;
-    return element;
-  };
-
   // ─── The replay link ───
-  const linkTitle = el('h3');
+  const linkTitle = h('h3');
   linkTitle.id = id('link-title');
-  const linkIntro = el('p', 'muted');
-  const linkNotes = el('ul', 'share-notes');
-  const linkError = el('p', 'error-text');
-  const linkLabel = el('label');
+  const linkIntro = h('p', { class: 'muted' });
+  const linkNotes = h('ul', { class: 'share-notes' });
+  const linkError = h('p', { class: 'error-text' });
+  const linkLabel = h('label');
   linkLabel.htmlFor = id('link');
-  const linkField = el('input', 'mono share-link');
+  const linkField = h('input', { class: 'mono share-link' });
   linkField.id = id('link');
   linkField.type = 'text';
   linkField.readOnly = true;
   linkField.spellcheck = false;
   linkField.dataset.share = 'link';
-  const copyLink = el('button');
+  const copyLink = h('button');
   copyLink.type = 'button';
-  const openLink = el('a', 'share-open');
+  const openLink = h('a', { class: 'share-open' });
   openLink.target = '_blank';
   openLink.rel = 'noopener';
-  const linkFeedback = el('p', 'share-feedback');
+  const linkFeedback = h('p', { class: 'share-feedback' });
   linkFeedback.setAttribute('role', 'status');
-  const linkRow = el('div', 'share-row');
+  const linkRow = h('div', { class: 'share-row' });
   linkRow.append(linkField, copyLink, openLink);
-  const linkSection = el('section', 'share-block');
+  const linkSection = h('section', { class: 'share-block' });
   linkSection.setAttribute('aria-labelledby', linkTitle.id);
   linkSection.append(linkTitle, linkIntro, linkNotes, linkError, linkLabel, linkRow, linkFeedback);
 
   // ─── Exports ───
-  const exportTitle = el('h3');
+  const exportTitle = h('h3');
   exportTitle.id = id('export-title');
-  const formatLabel = el('label');
+  const formatLabel = h('label');
   formatLabel.htmlFor = id('format');
-  const formatSelect = el('select');
+  const formatSelect = h('select');
   formatSelect.id = id('format');
   formatSelect.dataset.share = 'format';
-  const formatNote = el('p', 'muted');
+  const formatNote = h('p', { class: 'muted' });
   formatNote.id = id('format-note');
-  const textLabel = el('label');
+  const textLabel = h('label');
   textLabel.htmlFor = id('text');
-  const text = el('textarea', 'mono share-text');
+  const text = h('textarea', { class: 'mono share-text' });
   text.id = id('text');
   text.readOnly = true;
   text.spellcheck = false;
@@ -79,26 +71,26 @@ export function mountShare(root: HTMLElement, app: App): void {
   text.rows = 14;
   text.dataset.share = 'text';
   text.setAttribute('aria-describedby', formatNote.id);
-  const truncated = el('p', 'muted');
-  const copyText = el('button');
+  const truncated = h('p', { class: 'muted' });
+  const copyText = h('button');
   copyText.type = 'button';
-  const download = el('button', 'secondary');
+  const download = h('button', { class: 'secondary' });
   download.type = 'button';
-  const exportFeedback = el('p', 'share-feedback');
+  const exportFeedback = h('p', { class: 'share-feedback' });
   exportFeedback.setAttribute('role', 'status');
-  const exportRow = el('div', 'share-row');
+  const exportRow = h('div', { class: 'share-row' });
   exportRow.append(copyText, download);
-  const formatRow = el('div', 'share-row');
+  const formatRow = h('div', { class: 'share-row' });
   formatRow.append(formatLabel, formatSelect);
-  const exportSection = el('section', 'share-block');
+  const exportSection = h('section', { class: 'share-block' });
   exportSection.setAttribute('aria-labelledby', exportTitle.id);
   exportSection.append(exportTitle, formatRow, formatNote, textLabel, text, truncated, exportRow, exportFeedback);
 
   // ─── The last replay from a link ───
-  const replayNote = el('section', 'share-block share-replayed');
+  const replayNote = h('section', { class: 'share-block share-replayed' });
   replayNote.setAttribute('aria-live', 'polite');
 
-  const container = el('div', 'share');
+  const container = h('div', { class: 'share' });
   container.append(replayNote, linkSection, exportSection);
   root.replaceChildren(container);
 
@@ -125,14 +117,14 @@ export function mountShare(root: HTMLElement, app: App): void {
     const recorded = session?.recorded ?? [];
     if (session === undefined || recorded.length === 0) {
       linkError.textContent = '';
-      linkNotes.append(el('li', '', t('share.link.empty')));
+      linkNotes.append(h('li', {}, t('share.link.empty')));
     } else {
       const replay = replayOf(session);
       if (replay.fromProxy) {
         const target = session.endpoint.kind === 'proxy' ? session.endpoint.target : '';
-        linkNotes.append(el('li', '', t('share.link.proxyNote', { target })));
+        linkNotes.append(h('li', {}, t('share.link.proxyNote', { target })));
       } else if (!replay.ownSeed) {
-        linkNotes.append(el('li', '', t('share.link.unseeded')));
+        linkNotes.append(h('li', {}, t('share.link.unseeded')));
       }
       try {
         link = replayUrl(replay, location.href);
@@ -180,14 +172,14 @@ export function mountShare(root: HTMLElement, app: App): void {
     replayNote.hidden = state === undefined;
     if (state === undefined) return;
     if (state.status === 'failed') {
-      replayNote.append(el('p', 'error-text', describeReplayError(state.error)));
+      replayNote.append(h('p', { class: 'error-text' }, describeReplayError(state.error)));
       return;
     }
-    replayNote.append(el('p', '', t(state.status === 'running' ? 'share.replayed.running' : 'share.replayed.done')));
-    const notes = el('ul', 'share-notes');
-    notes.append(el('li', '', t('share.replayed.passwords')));
-    if (state.replay.fromProxy) notes.append(el('li', '', t('share.replayed.fromProxy')));
-    if (!state.replay.ownSeed) notes.append(el('li', '', t('share.replayed.otherSeed')));
+    replayNote.append(h('p', {}, t(state.status === 'running' ? 'share.replayed.running' : 'share.replayed.done')));
+    const notes = h('ul', { class: 'share-notes' });
+    notes.append(h('li', {}, t('share.replayed.passwords')));
+    if (state.replay.fromProxy) notes.append(h('li', {}, t('share.replayed.fromProxy')));
+    if (!state.replay.ownSeed) notes.append(h('li', {}, t('share.replayed.otherSeed')));
     replayNote.append(notes);
   }
 

@@ -7,7 +7,7 @@
  */
 import type { App, AppEvent } from './app.js';
 import { onLanguageChange, t } from './i18n.js';
-import { h, setText } from './palette-dom.js';
+import { h, setText } from './dom.js';
 import type { DemoSession } from './session.js';
 import { DIAGRAM_EDGES, DIAGRAM_NODES, type DiagramNode, FlightRecorder, nodeOf, type Phase, summaryKey } from './state-model.js';
 

@@ -10,6 +10,7 @@
  */
 import type { Pop3Error } from '../../core/errors.js';
 import type { App, Place } from './app.js';
+import { h } from './dom.js';
 import { bodySummary, marker, noteMessage, onSelection, type Selection, selectLine, text } from './explain-view.js';
 import { language, onLanguageChange, t } from './i18n.js';
 import { describeError } from './response-codes.js';
@@ -31,16 +32,16 @@ interface Row {
 
 export function mountTranscript(root: HTMLElement, app: App): void {
   root.classList.add('transcript-view');
-  const hint = element('p', 'tx-hint muted');
-  const log = element('div', 'tx-log');
+  const hint = h('p', { class: 'tx-hint muted' });
+  const log = h('div', { class: 'tx-log' });
   log.id = 'transcript-log';
   log.setAttribute('role', 'log');
   log.setAttribute('aria-relevant', 'additions');
   log.dataset.testid = 'transcript-log';
-  const trimmedNote = element('p', 'tx-trimmed muted');
+  const trimmedNote = h('p', { class: 'tx-trimmed muted' });
   trimmedNote.hidden = true;
-  const empty = element('p', 'tx-empty muted');
-  const list = element('ol', 'tx-lines');
+  const empty = h('p', { class: 'tx-empty muted' });
+  const list = h('ol', { class: 'tx-lines' });
   log.append(trimmedNote, empty, list);
   root.replaceChildren(hint, log);
 
@@ -239,12 +240,12 @@ function isSelected(row: Row, selection: Selection | undefined): boolean {
 
 /** One line of the transcript. */
 function entryRow(entry: TranscriptEntry, session: DemoSession | undefined, commands: ReadonlyMap<number, TranscriptEntry>): Row {
-  const li = element('li', 'tx-line');
+  const li = h('li', { class: 'tx-line' });
   li.dataset.from = entry.from;
   li.dataset.kind = entry.kind;
   li.dataset.index = String(entry.index);
   if (entry.ok !== undefined) li.dataset.ok = String(entry.ok);
-  const button = element('button', 'tx-button');
+  const button = h('button', { class: 'tx-button' });
   button.type = 'button';
   button.tabIndex = -1;
   button.dataset.testid = 'transcript-line';
@@ -253,7 +254,7 @@ function entryRow(entry: TranscriptEntry, session: DemoSession | undefined, comm
   let toggle: HTMLButtonElement | undefined;
   let body: HTMLElement | undefined;
   if (entry.kind === 'body' && entry.body !== undefined) {
-    toggle = element('button', 'secondary tx-toggle');
+    toggle = h('button', { class: 'secondary tx-toggle' });
     toggle.type = 'button';
     toggle.setAttribute('aria-expanded', 'false');
     const id = `tx-body-${entry.index}-${Math.random().toString(36).slice(2, 8)}`;
@@ -274,11 +275,11 @@ function entryRow(entry: TranscriptEntry, session: DemoSession | undefined, comm
 
   const fill = () => {
     const content: (string | Node)[] = [...senderMarks(entry.from)];
-    const line = element('span', 'tx-text');
+    const line = h('span', { class: 'tx-text' });
     line.textContent = entry.from === 'local' ? text(noteMessage(entry)) : entry.kind === 'body' ? bodySummary(entry, entry.handle === undefined ? undefined : commands.get(entry.handle)) : entry.text;
     content.push(line);
     if (entry.from === 'client' && entry.inFlight !== undefined && entry.inFlight > 1) {
-      content.push(element('span', 'tx-inflight', t('transcript.inFlight', { n: entry.inFlight })));
+      content.push(h('span', { class: 'tx-inflight' }, t('transcript.inFlight', { n: entry.inFlight })));
     }
     button.replaceChildren(...content);
     if (toggle) toggle.textContent = t(toggle.getAttribute('aria-expanded') === 'true' ? 'transcript.hideBody' : 'transcript.showBody');
@@ -289,17 +290,17 @@ function entryRow(entry: TranscriptEntry, session: DemoSession | undefined, comm
 
 /** A connection that failed before the session had any line: the reason, explained when chosen. */
 function failureRow(place: Place, error: Pop3Error): Row {
-  const li = element('li', 'tx-line');
+  const li = h('li', { class: 'tx-line' });
   li.dataset.from = 'local';
   li.dataset.kind = 'error';
-  const button = element('button', 'tx-button');
+  const button = h('button', { class: 'tx-button' });
   button.type = 'button';
   button.tabIndex = -1;
   button.dataset.testid = 'transcript-line';
   li.append(button);
   const where = place.kind === 'offline' ? '' : place.target.label || place.target.target;
   const fill = () => {
-    const line = element('span', 'tx-text', t('transcript.connectFailed', { where: where === '' ? t('transcript.offline') : where, reason: describeError(error) }));
+    const line = h('span', { class: 'tx-text' }, t('transcript.connectFailed', { where: where === '' ? t('transcript.offline') : where, reason: describeError(error) }));
     button.replaceChildren(...senderMarks('local'), line);
   };
   fill();
@@ -308,26 +309,19 @@ function failureRow(place: Place, error: Pop3Error): Row {
 
 /** The visible marker (C:, S:, ℹ) and, for screen readers, who sent the line in words. */
 function senderMarks(from: TranscriptEntry['from']): Node[] {
-  const mark = element('span', 'tx-marker', marker(from));
+  const mark = h('span', { class: 'tx-marker' }, marker(from));
   mark.setAttribute('aria-hidden', 'true');
-  return [mark, element('span', 'visually-hidden', `${t(`transcript.from.${from}`)} `)];
+  return [mark, h('span', { class: 'visually-hidden' }, `${t(`transcript.from.${from}`)} `)];
 }
 
 /** The start of a body as text (the explain panel has every byte). */
 function bodyPreview(body: Uint8Array): HTMLElement {
-  const pre = element('pre', 'tx-body');
+  const pre = h('pre', { class: 'tx-body' });
   pre.tabIndex = 0;
   pre.textContent = new TextDecoder('utf-8').decode(body.subarray(0, BODY_PREVIEW));
   if (body.length > BODY_PREVIEW) {
     const numbers = new Intl.NumberFormat(language());
-    pre.append('\n', element('span', 'tx-body-cut', t('transcript.bodyCut', { bytes: numbers.format(body.length - BODY_PREVIEW) })));
+    pre.append('\n', h('span', { class: 'tx-body-cut' }, t('transcript.bodyCut', { bytes: numbers.format(body.length - BODY_PREVIEW) })));
   }
   return pre;
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', content?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className !== '') node.className = className;
-  if (content !== undefined) node.textContent = content;
-  return node;
 }

@@ -8,19 +8,10 @@
  * lets nothing load from the network (message.ts). Everything else is written with textContent.
  */
 import type { App, AppEvent } from './app.js';
+import { h, uniqueId } from './dom.js';
 import { language, onLanguageChange, t } from './i18n.js';
 import { formatOctets, formatSize, HTML_SANDBOX, type MessageAttachment, type ParsedMessage, parseMessage, rawSource, safeHtmlDocument } from './message.js';
 import type { DemoSessionEvent } from './session.js';
-
-let idCounter = 0;
-const uniqueId = (prefix: string) => `${prefix}-${++idCounter}`;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  element.append(...children);
-  return element;
-}
 
 /** How long a download's blob URL lives after the click that started it. */
 const REVOKE_AFTER_MS = 1000;
@@ -36,8 +27,8 @@ export function mountViewer(root: HTMLElement, app: App): void {
 }
 
 class Viewer {
-  readonly #status = el('p', 'viewer-status');
-  readonly #article = el('article', 'message');
+  readonly #status = h('p', { class: 'viewer-status' });
+  readonly #article = h('article', { class: 'message' });
   #shown: Shown | undefined;
   /** The message being parsed, and a counter so that only the latest parse is shown. */
   #parsing: { number: number; failed?: string } | undefined;
@@ -96,14 +87,14 @@ class Viewer {
     const { number, message } = shown;
     const locale = language();
     const subjectId = uniqueId('viewer-subject');
-    const subject = el('h3', 'message-subject', message.subject || t('viewer.noSubject'));
+    const subject = h('h3', { class: 'message-subject' }, message.subject || t('viewer.noSubject'));
     subject.id = subjectId;
     subject.tabIndex = -1;
     this.#article.setAttribute('aria-labelledby', subjectId);
     this.#article.dataset.message = String(number);
-    const source = el(
+    const source = h(
       'p',
-      'message-source muted',
+      { class: 'message-source muted' },
       t('viewer.source', { number, size: formatSize(message.size, locale), octets: formatOctets(message.size, locale) }),
     );
     this.#article.replaceChildren(subject, source, this.#headers(message), ...this.#body(message), this.#attachments(message), ...this.#rawSource(shown));
@@ -122,18 +113,18 @@ class Viewer {
   }
 
   #headers(message: ParsedMessage): HTMLElement {
-    const list = el('dl', 'message-headers');
+    const list = h('dl', { class: 'message-headers' });
     list.setAttribute('aria-label', t('viewer.headers.label'));
     const row = (key: string, value: string | undefined, className: string, content?: Node) => {
       if (value === undefined || value === '') return;
-      list.append(el('div', `message-header ${className}`, el('dt', undefined, t(key)), el('dd', undefined, content ?? value)));
+      list.append(h('div', { class: `message-header ${className}` }, h('dt', {}, t(key)), h('dd', {}, content ?? value)));
     };
     row('viewer.headers.from', message.from, 'message-from');
     row('viewer.headers.to', message.to, 'message-to');
     row('viewer.headers.cc', message.cc, 'message-cc');
     if (message.dateValue !== undefined) {
       const date = new Date(message.dateValue);
-      const time = el('time', undefined, new Intl.DateTimeFormat(language(), { dateStyle: 'full', timeStyle: 'short' }).format(date));
+      const time = h('time', {}, new Intl.DateTimeFormat(language(), { dateStyle: 'full', timeStyle: 'short' }).format(date));
       time.dateTime = date.toISOString();
       time.title = message.date ?? '';
       row('viewer.headers.date', message.date ?? time.dateTime, 'message-date', time);
@@ -149,11 +140,11 @@ class Viewer {
   #body(message: ParsedMessage): HTMLElement[] {
     const out: HTMLElement[] = [];
     if (message.html !== undefined && message.text !== undefined) {
-      const group = el('div', 'message-parts');
+      const group = h('div', { class: 'message-parts' });
       group.setAttribute('role', 'group');
       group.setAttribute('aria-label', t('viewer.parts.label'));
       for (const part of ['html', 'text'] as const) {
-        const choice = el('button', 'secondary message-part', part === 'html' ? t('viewer.parts.html') : t('viewer.parts.text'));
+        const choice = h('button', { class: 'secondary message-part' }, part === 'html' ? t('viewer.parts.html') : t('viewer.parts.text'));
         choice.type = 'button';
         choice.dataset.part = part;
         choice.setAttribute('aria-pressed', String(this.#part === part));
@@ -168,60 +159,60 @@ class Viewer {
       out.push(group);
     }
     if (this.#part === 'html' && message.html !== undefined) out.push(this.#html(message));
-    else if (message.text !== undefined) out.push(el('pre', 'message-text', message.text));
-    else out.push(el('p', 'message-empty muted', t('viewer.parts.noBody')));
+    else if (message.text !== undefined) out.push(h('pre', { class: 'message-text' }, message.text));
+    else out.push(h('p', { class: 'message-empty muted' }, t('viewer.parts.noBody')));
     return out;
   }
 
   #html(message: ParsedMessage): HTMLElement {
     const safe = safeHtmlDocument(message.html ?? '', message.attachments);
-    const notes = el('ul', 'message-notes');
-    notes.append(el('li', undefined, t('viewer.html.sandboxed')));
+    const notes = h('ul', { class: 'message-notes' });
+    notes.append(h('li', {}, t('viewer.html.sandboxed')));
     if (safe.blockedResources > 0) {
-      const note = el(
+      const note = h(
         'li',
-        'message-remote-blocked',
+        { class: 'message-remote-blocked' },
         safe.blockedResources === 1 ? t('viewer.html.remoteBlocked.one') : t('viewer.html.remoteBlocked.other', { count: safe.blockedResources }),
       );
       notes.append(note);
     }
     if (safe.blockedScripts > 0) {
       notes.append(
-        el('li', 'message-scripts-blocked', safe.blockedScripts === 1 ? t('viewer.html.scriptsBlocked.one') : t('viewer.html.scriptsBlocked.other', { count: safe.blockedScripts })),
+        h('li', { class: 'message-scripts-blocked' }, safe.blockedScripts === 1 ? t('viewer.html.scriptsBlocked.one') : t('viewer.html.scriptsBlocked.other', { count: safe.blockedScripts })),
       );
     }
     if (safe.inlineImages > 0) {
-      notes.append(el('li', undefined, safe.inlineImages === 1 ? t('viewer.html.inlineImages.one') : t('viewer.html.inlineImages.other', { count: safe.inlineImages })));
+      notes.append(h('li', {}, safe.inlineImages === 1 ? t('viewer.html.inlineImages.one') : t('viewer.html.inlineImages.other', { count: safe.inlineImages })));
     }
-    const frame = el('iframe', 'message-html');
+    const frame = h('iframe', { class: 'message-html' });
     // Set before srcdoc, so that the document never exists outside the sandbox.
     frame.setAttribute('sandbox', HTML_SANDBOX);
     frame.setAttribute('referrerpolicy', 'no-referrer');
     frame.title = t('viewer.html.frameTitle');
     frame.srcdoc = safe.srcdoc;
-    return el('div', 'message-body', notes, el('div', 'message-frame', frame));
+    return h('div', { class: 'message-body' }, notes, h('div', { class: 'message-frame' }, frame));
   }
 
   #attachments(message: ParsedMessage): HTMLElement {
-    const section = el('section', 'message-attachments');
+    const section = h('section', { class: 'message-attachments' });
     const headingId = uniqueId('viewer-attachments');
-    const heading = el('h4', undefined, t('viewer.attachments.title', { count: message.attachments.length }));
+    const heading = h('h4', {}, t('viewer.attachments.title', { count: message.attachments.length }));
     heading.id = headingId;
     section.setAttribute('aria-labelledby', headingId);
     section.append(heading);
     if (message.attachments.length === 0) {
-      section.append(el('p', 'muted', t('viewer.attachments.none')));
+      section.append(h('p', { class: 'muted' }, t('viewer.attachments.none')));
       return section;
     }
-    const list = el('ul', 'attachment-list');
+    const list = h('ul', { class: 'attachment-list' });
     message.attachments.forEach((attachment, index) => {
       const name = attachment.filename || t('viewer.attachments.unnamed', { index: index + 1 });
-      const download = el('button', 'secondary attachment-download', t('viewer.attachments.download'), el('span', 'visually-hidden', ` ${name}`));
+      const download = h('button', { class: 'secondary attachment-download' }, t('viewer.attachments.download'), h('span', { class: 'visually-hidden' }, ` ${name}`));
       download.type = 'button';
       download.addEventListener('click', () => saveAttachment(attachment, name));
       const details = t('viewer.attachments.details', { type: attachment.mimeType, size: formatSize(attachment.size, language()) });
-      const item = el('li', 'attachment', el('span', 'attachment-name', name), el('span', 'attachment-details muted', details));
-      if (attachment.disposition === 'inline' || attachment.contentId !== undefined) item.append(el('span', 'attachment-inline', t('viewer.attachments.inline')));
+      const item = h('li', { class: 'attachment' }, h('span', { class: 'attachment-name' }, name), h('span', { class: 'attachment-details muted' }, details));
+      if (attachment.disposition === 'inline' || attachment.contentId !== undefined) item.append(h('span', { class: 'attachment-inline' }, t('viewer.attachments.inline')));
       item.append(download);
       list.append(item);
     });
@@ -231,20 +222,20 @@ class Viewer {
 
   #rawSource(shown: Shown): HTMLElement[] {
     const id = uniqueId('viewer-raw');
-    const toggle = el('button', 'secondary message-raw-toggle', t(this.#raw ? 'viewer.raw.hide' : 'viewer.raw.show'));
+    const toggle = h('button', { class: 'secondary message-raw-toggle' }, t(this.#raw ? 'viewer.raw.hide' : 'viewer.raw.show'));
     toggle.type = 'button';
     toggle.setAttribute('aria-expanded', String(this.#raw));
     toggle.setAttribute('aria-controls', id);
-    const container = el('div', 'message-raw');
+    const container = h('div', { class: 'message-raw' });
     container.id = id;
     container.hidden = !this.#raw;
     if (this.#raw) {
       const { text, shownOctets } = rawSource(shown.bytes);
       if (shownOctets < shown.bytes.length) {
         const locale = language();
-        container.append(el('p', 'muted', t('viewer.raw.truncated', { shown: formatSize(shownOctets, locale), size: formatSize(shown.bytes.length, locale) })));
+        container.append(h('p', { class: 'muted' }, t('viewer.raw.truncated', { shown: formatSize(shownOctets, locale), size: formatSize(shown.bytes.length, locale) })));
       }
-      const pre = el('pre', 'message-raw-text', text);
+      const pre = h('pre', { class: 'message-raw-text' }, text);
       pre.tabIndex = 0;
       pre.setAttribute('aria-label', t('viewer.raw.label'));
       container.append(pre);
@@ -254,7 +245,7 @@ class Viewer {
       this.#render();
       this.#article.querySelector<HTMLButtonElement>('.message-raw-toggle')?.focus();
     });
-    return [el('div', 'message-raw-controls', toggle), container];
+    return [h('div', { class: 'message-raw-controls' }, toggle), container];
   }
 
 }

@@ -4,32 +4,10 @@
  * password is public on purpose; a real server never gets credentials here (the learner types them).
  */
 import { parseTarget } from '../../proxy/index.js';
+import type { DemoConfig, DemoTarget } from '../page/demo-config-types.js';
 
-/** One server the page may reach through the proxy. */
-export interface DemoTarget {
-  /** `HOST:PORT` as the proxy's allowlist has it: the page passes it as `?target=`. */
-  readonly target: string;
-  /** What to call it in the page. */
-  readonly label: string;
-  /** The embedded sample server (its mailbox can be reset with `POST /api/reset-mailbox`). */
-  readonly embedded: boolean;
-  /**
-   * The proxy connects to this server with TLS and verifies its certificate (`--allow-tls`): the page speaks
-   * plain POP3 over the WebSocket. False: the proxy passes bytes through unchanged.
-   */
-  readonly tls: boolean;
-  /** The sample account (embedded server only). */
-  readonly user?: string;
-  readonly password?: string;
-}
-
-/** The body of `/demo-config.json`. */
-export interface DemoConfig {
-  /** The WebSocket URL of the proxy, e.g. `ws://127.0.0.1:8081/`. */
-  readonly proxyUrl: string;
-  /** The embedded server first, then the operator's `--allow` targets, then the `--allow-tls` ones. */
-  readonly targets: readonly DemoTarget[];
-}
+// The types are the page's (it reads the file), so that the two sides cannot drift apart.
+export type { DemoConfig, DemoTarget };
 
 /** What the configuration is made from. */
 export interface DemoConfigSource {

@@ -14,7 +14,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hasErrorCode } from '../../core/node/errno.js';
-import { isSafeMailboxName, uidOf } from '../../core/node/maildir.js';
+import { byDelivery, isSafeMailboxName, uidOf } from '../../core/node/maildir.js';
 import { readUsersFile } from '../../core/node/users-file.js';
 
 /** One message of the sample, as stored on disk (the store converts line ends). */
@@ -50,7 +50,7 @@ async function readMaildir(maildir: string): Promise<SampleMessage[]> {
       files.push({ file: path.join(maildir, sub, entry.name), base: baseOf(entry.name) });
     }
   }
-  files.sort(byDelivery);
+  files.sort(byDelivery); // MaildirStore's order
   const messages: SampleMessage[] = [];
   for (const { file, base } of files) {
     // MaildirStore would fall back to hashes of the whole file names; the sample has no reason to need that.
@@ -73,16 +73,4 @@ async function listDir(dir: string): Promise<Dirent[]> {
 function baseOf(name: string): string {
   const colon = name.indexOf(':');
   return colon === -1 ? name : name.slice(0, colon);
-}
-
-/** MaildirStore's order: the leading seconds of the base (Maildir names start with the delivery time), then the base. */
-function byDelivery(a: { base: string }, b: { base: string }): number {
-  const seconds = leadingSeconds(a.base) - leadingSeconds(b.base);
-  if (seconds !== 0 && !Number.isNaN(seconds)) return seconds;
-  return a.base < b.base ? -1 : a.base > b.base ? 1 : 0;
-}
-
-function leadingSeconds(base: string): number {
-  const digits = /^\d+/.exec(base);
-  return digits ? Number(digits[0]) : Number.POSITIVE_INFINITY;
 }

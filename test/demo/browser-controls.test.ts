@@ -6,31 +6,13 @@
  * phone-sized screen. Needs `npm run build` first.
  */
 import type { Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoPage, openDemoPage, serveDemoStatic } from '../support/demo-page.js';
+import { describe, expect, it } from 'vitest';
+import { consoleProblems, type DemoPage, offlineDemo } from '../support/demo-page.js';
 
-let server: Awaited<ReturnType<typeof serveDemoStatic>> | undefined;
-const opened: DemoPage[] = [];
-
-beforeAll(async () => {
-  server = await serveDemoStatic();
-});
-
-afterAll(async () => {
-  for (const demo of opened) await demo.close();
-  await server?.close();
-});
-
-async function open(options: Parameters<typeof openDemoPage>[1] = {}): Promise<DemoPage> {
-  const demo = await openDemoPage(server!.url, options);
-  opened.push(demo);
-  return demo;
-}
+const { open } = offlineDemo();
 
 /** Page errors, and console errors other than the 404 of demo-config.json (absent in offline mode). */
-function problems(demo: DemoPage): string[] {
-  return demo.console.filter((line) => line.startsWith('pageerror') || (line.startsWith('error') && !/status of 404/.test(line)));
-}
+const problems = (demo: DemoPage): string[] => consoleProblems(demo, [/status of 404/]);
 
 const summary = (page: Page) => page.getByTestId('state-summary');
 const palette = (page: Page) => page.getByTestId('palette');

@@ -5,38 +5,18 @@
  * once with its result shown, German strings, and a phone-sized screen; and the same through the real proxy
  * to the embedded server of `npm start`. Needs `npm run build` first.
  */
-import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSampleMailbox } from '../../demo/assets.mjs';
-import { startDemo } from '../../demo/server/demo-server.js';
-import { type DemoPage, openDemoPage, serveDemoStatic } from '../support/demo-page.js';
+import { consoleProblems, type DemoPage, offlineDemo, startDemoServer } from '../support/demo-page.js';
 
 /** The number of messages in the sample mailbox (the page's offline server starts with them). */
 const COUNT = readSampleMailbox().messages.length;
 
-let server: Awaited<ReturnType<typeof serveDemoStatic>> | undefined;
-const opened: DemoPage[] = [];
-
-beforeAll(async () => {
-  server = await serveDemoStatic();
-});
-
-afterAll(async () => {
-  for (const demo of opened) await demo.close();
-  await server?.close();
-});
-
-async function open(options: Parameters<typeof openDemoPage>[1] = {}): Promise<DemoPage> {
-  const demo = await openDemoPage(server!.url, options);
-  opened.push(demo);
-  return demo;
-}
+const { open, pages } = offlineDemo();
 
 /** Page errors, and console errors other than the 404 of demo-config.json (absent in offline mode). */
-function problems(demo: DemoPage): string[] {
-  return demo.console.filter((line) => line.startsWith('pageerror') || (line.startsWith('error') && !/status of 404/.test(line)));
-}
+const problems = (demo: DemoPage): string[] => consoleProblems(demo, [/status of 404/]);
 
 const learn = (page: Page) => page.locator('#learn');
 /** A string key shown instead of its text means a missing string. */
@@ -224,16 +204,9 @@ describe('the learn panel of the demo page', () => {
   });
 
   it('works the same through the proxy with the embedded server', { timeout: 120_000 }, async () => {
-    const running = await startDemo({
-      port: 0,
-      proxyPort: 0,
-      pop3Port: 0,
-      root: fileURLToPath(new URL('../../dist/demo/', import.meta.url)),
-      sampleMailbox: fileURLToPath(new URL('../../demo/sample-mailbox/', import.meta.url)),
-    });
+    const running = await startDemoServer();
     try {
-      const demo = await openDemoPage(running.url);
-      opened.push(demo);
+      const demo = await pages.open(running.url);
       const { page } = demo;
       const panel = learn(page);
       const progress = panel.locator('.learn-progress');

@@ -18,7 +18,7 @@ import { OfflineServer, type SampleMailbox } from '../../demo/page/offline-serve
 import { decodeReplay, encodeReplay, type Replay, replayInto } from '../../demo/page/replay.js';
 import type { DemoCommand, TranscriptEntry } from '../../demo/page/session.js';
 import { DemoSession } from '../../demo/page/session.js';
-import { type DemoPage, openDemoPage, serveDemoStatic } from '../support/demo-page.js';
+import { consoleProblems, type DemoPage, type DemoPageOptions, DemoPages, serveDemoStatic } from '../support/demo-page.js';
 
 const sample = readSampleMailbox() as SampleMailbox;
 
@@ -58,7 +58,7 @@ async function waitForStatus(demo: DemoPage, pattern: RegExp): Promise<string> {
 /** The lines a replay in Node shows, which the page's transcript must show in the same order. */
 let expected: TranscriptEntry[] = [];
 let site: { url: string; close(): Promise<void> };
-const pages: DemoPage[] = [];
+const pages = new DemoPages();
 
 beforeAll(async () => {
   const { session } = await replayInto(decodeReplay(VALUE), (seed) => DemoSession.open({ kind: 'offline', server: new OfflineServer(sample), seed }), sample);
@@ -72,15 +72,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const demo of pages) await demo.close();
+  await pages.closeAll();
   await site?.close();
 });
 
-async function open(hash: string, options: Parameters<typeof openDemoPage>[1] = {}): Promise<DemoPage> {
-  const demo = await openDemoPage(`${site.url}${hash}`, options);
-  pages.push(demo);
-  return demo;
-}
+const open = (hash: string, options: DemoPageOptions = {}): Promise<DemoPage> => pages.open(`${site.url}${hash}`, options);
 
 /** The transcript's text, once every expected line is in it, in order. */
 async function transcriptHas(demo: DemoPage, lines: readonly string[]): Promise<string> {
@@ -124,7 +120,7 @@ describe('sharing in the page', () => {
     expect(exported).toContain('C: APOP demo [redacted]');
     expect(exported).not.toMatch(/APOP demo [0-9a-f]{32}/);
     // (demo-config.json is missing when the page is served alone: that 404 is expected.)
-    expect(demo.console.filter((line) => /^(error|pageerror)/.test(line) && !/status of 404/.test(line))).toEqual([]);
+    expect(consoleProblems(demo, [/status of 404/])).toEqual([]);
   });
 
   it('gives the same transcript on a second load of the same link', async () => {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright';
 import { rollup } from 'rollup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoPage, openDemoPage, serveDemoStatic } from '../support/demo-page.js';
+import { consoleProblems, type DemoPage, type DemoPageOptions, DemoPages, serveDemoStatic } from '../support/demo-page.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const page = (name: string) => path.join(ROOT, 'demo/page', name).replaceAll('\\', '/');
@@ -41,7 +41,7 @@ document.body.dataset.ready = 'true';
 let dir = '';
 let server: Server | undefined;
 let url = '';
-const opened: DemoPage[] = [];
+const pages = new DemoPages();
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'pop3kit-transcript-'));
@@ -74,16 +74,12 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const demo of opened) await demo.close();
+  await pages.closeAll();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(options: Parameters<typeof openDemoPage>[1] = {}): Promise<DemoPage> {
-  const demo = await openDemoPage(url, options);
-  opened.push(demo);
-  return demo;
-}
+const open = (options: DemoPageOptions = {}): Promise<DemoPage> => pages.open(url, options);
 
 type Harness = { app: import('../../demo/page/app.js').App; setLanguage(language: string): Promise<void> };
 declare const harness: Harness;
@@ -216,7 +212,7 @@ describe('the transcript and explain views', () => {
     expect(await explain(page).textContent()).toMatch(/lines start with a dot/);
 
     // No console errors.
-    expect(demo.console.filter((entry) => /^(error|pageerror)/.test(entry))).toEqual([]);
+    expect(consoleProblems(demo)).toEqual([]);
   });
 
   it('cuts long bodies with "show all", and shows 8-bit bytes as hex', { timeout: 90_000 }, async () => {
@@ -330,8 +326,7 @@ describe('the transcript and explain views', () => {
   it('works in the real page: connecting through the connect panel fills the log, a line explains', { timeout: 60_000 }, async () => {
     const real = await serveDemoStatic();
     try {
-      const demo = await openDemoPage(real.url);
-      opened.push(demo);
+      const demo = await pages.open(real.url);
       const { page } = demo;
       const connect = page.getByTestId('connect-button');
       // The connect panel is another view; without it there is nothing to drive here.

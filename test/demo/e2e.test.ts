@@ -10,32 +10,21 @@ import type { Locator, Page } from 'playwright';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSampleMailbox } from '../../demo/assets.mjs';
 import { npmStartInCleanCopy } from '../support/clean-checkout.js';
-import { type DemoPage, openDemoPage, startDemoServer } from '../support/demo-page.js';
+import { consoleProblems, DemoPages, startDemoServer } from '../support/demo-page.js';
 
 const SCREENSHOTS = new URL('../../.reports/screenshots/', import.meta.url);
 mkdirSync(SCREENSHOTS, { recursive: true });
 const COUNT = readSampleMailbox().messages.length;
-const opened: DemoPage[] = [];
+const pages = new DemoPages();
 
 afterAll(async () => {
-  for (const demo of opened) await demo.close();
+  await pages.closeAll();
 });
-
-async function open(url: string, options: Parameters<typeof openDemoPage>[1] = {}): Promise<DemoPage> {
-  const demo = await openDemoPage(url, options);
-  opened.push(demo);
-  return demo;
-}
 
 async function shot(target: Page | Locator, name: string): Promise<void> {
   const path = new URL(`${name}.png`, SCREENSHOTS).pathname;
   if ('goto' in target) await target.screenshot({ path, fullPage: true });
   else await target.screenshot({ path });
-}
-
-/** Page errors and console errors, except those a test provokes on purpose (`expected`). */
-function problems(demo: DemoPage, expected: RegExp[] = []): string[] {
-  return demo.console.filter((line) => (line.startsWith('pageerror') || line.startsWith('error')) && !expected.some((pattern) => pattern.test(line)));
 }
 
 const summary = (page: Page) => page.getByTestId('state-summary');
@@ -95,7 +84,7 @@ describe('the demo end to end', () => {
     const started = await npmStartInCleanCopy(['--port', '0', '--proxy-port', '0', '--pop3-port', '0']);
     try {
       expect(started.output()).toMatch(/POP3 server\s+pop3:\/\/127\.0\.0\.1:\d+ \(sample mailbox, user demo, password demo\)/);
-      const demo = await open(started.url);
+      const demo = await pages.open(started.url);
       const { page } = demo;
       await shot(page, 'desktop-start');
 
@@ -173,7 +162,7 @@ describe('the demo end to end', () => {
       expect(overflow).toBeLessThanOrEqual(0);
 
       // Opening the hostile message makes Chromium report what it blocked; nothing else may go wrong.
-      expect(problems(demo, [/Content.Security.Policy|sandbox|Blocked script execution/i])).toEqual([]);
+      expect(consoleProblems(demo, [/Content.Security.Policy|sandbox|Blocked script execution/i])).toEqual([]);
     } finally {
       await started.stop();
     }
@@ -182,7 +171,7 @@ describe('the demo end to end', () => {
   it('recovers without a reload: a stopped server, a refused proxy connection, a wrong password; no password leaks', { timeout: 120_000 }, async () => {
     const running = await startDemoServer();
     try {
-      const demo = await open(running.url);
+      const demo = await pages.open(running.url);
       const { page } = demo;
       const status = page.getByTestId('connect-status');
 
@@ -229,7 +218,7 @@ describe('the demo end to end', () => {
       });
       expect(everything).not.toContain(secret);
       expect(demo.console.join('\n')).not.toContain(secret);
-      expect(problems(demo, [/WebSocket|ERR_CONNECTION_REFUSED|status of 4\d\d/])).toEqual([]);
+      expect(consoleProblems(demo, [/WebSocket|ERR_CONNECTION_REFUSED|status of 4\d\d/])).toEqual([]);
     } finally {
       await running.close();
     }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright';
+import { afterAll, beforeAll } from 'vitest';
 import { type RunningDemo, startDemo } from '../../demo/server/demo-server.js';
 import { launchChromium } from './browser-page.js';
 import { SAMPLE_ROOT } from './sample-maildir.js';
@@ -60,8 +61,13 @@ export interface DemoPage {
   close(): Promise<void>;
 }
 
+export interface DemoPageOptions {
+  readonly viewport?: { width: number; height: number };
+  readonly locale?: string;
+}
+
 /** Open `url` in a fresh Chromium and wait for the page to be ready (every view mounted). */
-export async function openDemoPage(url: string, options: { viewport?: { width: number; height: number }; locale?: string } = {}): Promise<DemoPage> {
+export async function openDemoPage(url: string, options: DemoPageOptions = {}): Promise<DemoPage> {
   const browser = await launchChromium();
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 1000 }, locale: options.locale ?? 'en-US' });
   const page = await context.newPage();
@@ -71,4 +77,49 @@ export async function openDemoPage(url: string, options: { viewport?: { width: n
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
   return { browser, page, console: messages, close: () => browser.close() };
+}
+
+/**
+ * Opens demo pages and remembers them, so that a test file closes them all in its `afterAll` (before it closes
+ * the server they were loaded from) with `closeAll()`, even when a test failed half-way.
+ */
+export class DemoPages {
+  readonly #opened: DemoPage[] = [];
+
+  /** `openDemoPage(url, options)`, remembered for `closeAll()`. */
+  async open(url: string, options: DemoPageOptions = {}): Promise<DemoPage> {
+    const demo = await openDemoPage(url, options);
+    this.#opened.push(demo);
+    return demo;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const demo of this.#opened) await demo.close();
+  }
+}
+
+/**
+ * What went wrong in the page: every page error, and every console error that none of `allowed` matches (the
+ * errors a test expects, e.g. `/status of 404/` for the demo-config.json that is absent in offline mode).
+ */
+export function consoleProblems(demo: DemoPage, allowed: readonly RegExp[] = []): string[] {
+  return demo.console.filter((line) => line.startsWith('pageerror') || (line.startsWith('error') && !allowed.some((pattern) => pattern.test(line))));
+}
+
+/**
+ * For a test file on the built page served alone (offline mode: no demo-config.json): serves dist/demo before
+ * the file's tests, and after them closes every page opened through `pages` (`open` is `pages.open` on the
+ * served page), then the server.
+ */
+export function offlineDemo(): { readonly pages: DemoPages; open(options?: DemoPageOptions): Promise<DemoPage> } {
+  let server: Awaited<ReturnType<typeof serveDemoStatic>> | undefined;
+  const pages = new DemoPages();
+  beforeAll(async () => {
+    server = await serveDemoStatic();
+  });
+  afterAll(async () => {
+    await pages.closeAll();
+    await server?.close();
+  });
+  return { pages, open: (options = {}) => pages.open(server!.url, options) };
 }

@@ -1,7 +1,6 @@
 /**
- * Small DOM helpers shared by the controls views (connect panel, state diagram, command palette,
- * capabilities). Elements are built with createElement and filled with textContent only: data never
- * becomes markup.
+ * The DOM helpers every view uses. Elements are built with createElement and filled with textContent only:
+ * data never becomes markup.
  */
 
 type Attributes = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -37,7 +36,10 @@ export function uniqueId(prefix: string): string {
   return `${prefix}-${counter}`;
 }
 
-/** Set `text` as the only content of `element`, and nothing when it did not change (keeps screen readers calm). */
+/**
+ * Set `text` as the only content of `element`, and nothing when it did not change: live regions announce
+ * every change, so writing the same text again would make a screen reader repeat it.
+ */
 export function setText(element: Element, text: string): void {
   if (element.textContent !== text) element.textContent = text;
 }

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { integerOption, type OptionValues, stringOption, type Subcommand, UsageError } from '../core/node/cli-command.js';
 import { type AllowedTargetOptions, createProxy, jsonLinesLogger, type Pop3Proxy, ProxyConfigError, type ProxyOptions, readTokenSecret } from './index.js';
+import { nextStopSignal } from '../core/node/signals.js';
 
 const help = `Usage: pop3kit proxy --allow HOST:PORT [--allow HOST:PORT ...] [options]
 
@@ -104,22 +105,10 @@ export async function runProxy(values: OptionValues, io: ProxyCliIo): Promise<nu
     throw error instanceof ProxyConfigError ? new UsageError(error.message) : error;
   }
   io.onListening?.(proxy.address.port);
-  const signal = await (io.stopped ?? nextSignal());
+  const signal = await (io.stopped ?? nextStopSignal());
   io.stderr.write(`pop3kit proxy: ${signal}, draining\n`);
   await proxy.close();
   return 0;
-}
-
-/** Resolves on the first SIGINT or SIGTERM; after it the default action applies again, so a second one ends the process. */
-function nextSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-    const handler = (signal: NodeJS.Signals) => {
-      for (const s of signals) process.off(s, handler);
-      resolve(signal);
-    };
-    for (const s of signals) process.on(s, handler);
-  });
 }
 
 /** Prefixes a file error with the option that named the file. */

@@ -11,6 +11,7 @@ import { integerOption, type OptionValues, stringOption, type Subcommand, UsageE
 import { MaildirStore } from './maildir.js';
 import { type LogEvent, Pop3Server } from './server.js';
 import { readUsersFile } from './users-file.js';
+import { nextStopSignal } from './signals.js';
 
 const DEFAULT_PORT = 11110;
 
@@ -93,23 +94,11 @@ async function serve(values: OptionValues): Promise<number> {
     throw error;
   }
 
-  const signal = await nextSignal();
+  const signal = await nextStopSignal();
   process.stdout.write(`pop3kit: ${signal}, stopping\n`);
   await server.close();
   process.stdout.write('pop3kit: stopped\n');
   return 0;
-}
-
-/** Resolves on the first SIGINT or SIGTERM; after it the default action applies again, so a second one ends the process. */
-function nextSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-    const handler = (signal: NodeJS.Signals) => {
-      for (const s of signals) process.off(s, handler);
-      resolve(signal);
-    };
-    for (const s of signals) process.on(s, handler);
-  });
 }
 
 /** Runs `work`, prefixing an error with the option whose value caused it. */

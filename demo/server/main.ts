@@ -7,6 +7,7 @@ import { UsageError } from '../../core/node/cli-command.js';
 import { banner, startupErrorMessage } from './cli-text.js';
 import { startDemo } from './demo-server.js';
 import { HELP, parseDemoArgs } from './options.js';
+import { nextStopSignal } from '../../core/node/signals.js';
 
 async function main(): Promise<number> {
   let command;
@@ -30,22 +31,10 @@ async function main(): Promise<number> {
     return 1;
   }
   process.stdout.write(banner(demo));
-  const signal = await nextSignal();
+  const signal = await nextStopSignal();
   process.stdout.write(`pop3kit demo: ${signal}, stopping\n`);
   await demo.close();
   return 0;
-}
-
-/** Resolves on the first SIGINT or SIGTERM; after it the default action applies again, so a second one ends the process. */
-function nextSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-    const handler = (signal: NodeJS.Signals) => {
-      for (const s of signals) process.off(s, handler);
-      resolve(signal);
-    };
-    for (const s of signals) process.on(s, handler);
-  });
 }
 
 main().then(

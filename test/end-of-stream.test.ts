@@ -73,10 +73,11 @@ function shapeOf(text: string): Reply['shape'] {
   return 'single';
 }
 
+/** How a command appears in messages: the password of PASS, the APOP digest and an AUTH initial response redacted. */
 function shownAs(text: string): string {
   if (text.startsWith('PASS ')) return 'PASS [redacted]';
-  const auth = /^(AUTH \S+) \S+$/.exec(text);
-  return auth === null ? text : `${auth[1]} [redacted]`;
+  const secretLast = /^(AUTH \S+|APOP \S+) \S+$/.exec(text);
+  return secretLast === null ? text : `${secretLast[1]} [redacted]`;
 }
 
 /** Assign every S: line to the greeting or to the command it answers. */

@@ -187,10 +187,12 @@ export class Pop3ClientEngine {
   readonly #line = new LineAssembler();
   #phase: Phase = 'status';
   /** The +OK line that opened the listing or body being read; `done` repeats it. */
-  #status: { text: string; code: string | undefined } = { text: '', code: undefined };
+  #statusText = '';
+  #statusCode: string | undefined;
   #listing: string[] = [];
   #listingOctets = 0;
-  #unstuffer = new DotUnstuffer();
+  /** One for the session: a body ends only at its terminator (or with the session), which resets it. */
+  readonly #unstuffer = new DotUnstuffer();
   #bodyOctets = 0;
   /** AUTH: the error that made us cancel with `*`; the server's -ERR then completes the command with it. */
   #saslCancel: SaslError | undefined;
@@ -534,13 +536,14 @@ export class Pop3ClientEngine {
         this.#phase = 'listing';
         this.#listing = [];
         this.#listingOctets = 0;
-        this.#status = { text, code };
+        this.#statusText = text;
+        this.#statusCode = code;
         return;
       case 'body':
         this.#phase = 'body';
-        this.#unstuffer = new DotUnstuffer();
         this.#bodyOctets = 0;
-        this.#status = { text, code };
+        this.#statusText = text;
+        this.#statusCode = code;
         this.#emit({ type: 'status', handle: head.handle, text, code, octets: announcedOctets(text) });
         return;
       case 'sasl':
@@ -617,8 +620,7 @@ export class Pop3ClientEngine {
     const head = this.#inFlight[0]!;
     if (this.#trace) this.#emit({ type: 'trace', from: 'server', line });
     if (line === '.') {
-      const { text, code } = this.#status;
-      this.#complete(head, text, code, listingResult(head.command, this.#listing, this.#state));
+      this.#complete(head, this.#statusText, this.#statusCode, listingResult(head.command, this.#listing, this.#state));
       return;
     }
     this.#listingOctets += octets;
@@ -643,7 +645,7 @@ export class Pop3ClientEngine {
     const verb = head.command.verb;
     const result: CommandResult =
       verb === 'RAW' ? { verb, octets } : { verb: verb as 'RETR' | 'TOP', message: head.command.message!, octets };
-    this.#complete(head, this.#status.text, this.#status.code, result);
+    this.#complete(head, this.#statusText, this.#statusCode, result);
   }
 
   #onChallenge(head: Pending, text: string): void {

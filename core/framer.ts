@@ -30,8 +30,8 @@ export class LineAssembler {
   append(piece: Uint8Array, maxLength: number, what: string): void {
     this.#length += piece.length;
     if (this.#length > maxLength) throw lineTooLong(what, maxLength);
-    // Copy: the caller may reuse its chunk once receive() returns.
-    this.#parts.push(piece.slice());
+    // Copy: the caller may reuse its chunk once receive() returns. (Not slice(): on a Node Buffer that is a view.)
+    this.#parts.push(new Uint8Array(piece));
   }
 
   /**

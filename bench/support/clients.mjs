@@ -27,19 +27,29 @@ const spotChecked = (count) => Array.from({ length: count }, (_, i) => i + 1).fi
 
 const TERMINATOR = Buffer.from('\r\n.\r\n');
 
+/** What the raw client reads into with `reuse`: one buffer for every read, as net's `onread` allows. */
+const RAW_READ_SIZE = 64 * 1024;
+
 /**
  * A raw socket session: log in line by line, then send every RETR in one write and count terminators
  * with Buffer.indexOf, across chunk boundaries, until there is one per message. The least a POP3 client
- * can do; the server and the proxy must keep up with it.
+ * can do; the server and the proxy must keep up with it. With `reuse` every read goes into one buffer
+ * (net's `onread`), as pop3kit's transport does for a stream read with a BYOB reader; without it, each
+ * chunk is fresh memory ('data' events).
  */
-function rawSession(port, user) {
-  const socket = net.connect({ host: HOST, port, noDelay: true });
+function rawSession(port, user, reuse) {
+  const onChunk = (chunk) => {
+    if (counting !== undefined) return count(chunk);
+    setupData(chunk);
+  };
+  const socket = reuse
+    ? net.connect({ host: HOST, port, noDelay: true, onread: { buffer: Buffer.allocUnsafe(RAW_READ_SIZE), callback: (n, buffer) => onChunk(buffer.subarray(0, n)) } })
+    : net.connect({ host: HOST, port, noDelay: true }).on('data', onChunk);
   let pending = ''; // setup mode: text not yet split into lines
   let waiter; // setup mode: { lines, resolve } waiting for `lines` more lines
   const lines = [];
   let counting; // download mode state
-  socket.on('data', (chunk) => {
-    if (counting !== undefined) return count(chunk);
+  function setupData(chunk) {
     pending += chunk.toString('latin1');
     let nl;
     while ((nl = pending.indexOf('\r\n')) !== -1) {
@@ -51,7 +61,7 @@ function rawSession(port, user) {
       waiter = undefined;
       w.resolve(lines.splice(0, w.lines));
     }
-  });
+  }
   const failed = new Promise((_, reject) => {
     socket.on('error', reject);
     socket.on('close', () => reject(new Error('raw: connection closed')));
@@ -74,7 +84,8 @@ function rawSession(port, user) {
       for (let at = joint.indexOf(TERMINATOR); at !== -1 && at < c.tail.length; at = joint.indexOf(TERMINATOR, at + 1)) c.found++;
     }
     for (let at = chunk.indexOf(TERMINATOR); at !== -1; at = chunk.indexOf(TERMINATOR, at + 5)) c.found++;
-    c.tail = chunk.length >= 4 ? chunk.subarray(chunk.length - 4) : Buffer.concat([c.tail ?? Buffer.alloc(0), chunk]).subarray(-4);
+    // A copy: with `reuse` the chunk's memory is read into again.
+    c.tail = Buffer.from(chunk.length >= 4 ? chunk.subarray(chunk.length - 4) : Buffer.concat([c.tail ?? Buffer.alloc(0), chunk]).subarray(-4));
     if (c.found >= c.expected) {
       counting = undefined;
       c.resolve(c.bytes);
@@ -114,11 +125,11 @@ function rawSession(port, user) {
   };
 }
 
-export async function runRaw({ port, user, rounds }) {
+export async function runRaw({ port, user, rounds, reuse }) {
   const results = [];
   let rtt;
   for (let round = 0; round < rounds; round++) {
-    const session = rawSession(port, user);
+    const session = rawSession(port, user, reuse === true);
     await session.login();
     const stat = await session.stat();
     rtt ??= stat.rtt;
@@ -152,26 +163,30 @@ export async function runPop3kit({ port, user, rounds, spec, window: windowOptio
     const start = performance.now();
     const cpuStart = process.cpuUsage();
     if (stream) {
-      // One message, streamed and dropped chunk by chunk (nothing retained). Every 512th chunk is compared in
-      // full with the same octets of the original, at the offset the count says it starts at; checking every
-      // chunk would cost more than the download (the engine hands on a piece per stuffed line, ~3 KiB here).
-      // The last chunk is always checked (only it is held until the next one arrives).
-      const reader = (await client.retrStream(1)).getReader();
+      // One message, streamed with a BYOB reader into one 64 KiB view that every read reuses (the memory
+      // comes back with each result, transferred), and dropped chunk by chunk. The first 4 KiB of every 64th
+      // chunk are compared with the same octets of the original, at the offset the count says; checking every
+      // chunk in full would cost more than the download, and making the originals' slices is garbage that
+      // would count in pop3kit's RSS. The last chunk is checked in full: it is still in the view when the
+      // read that says `done` returns it (empty).
+      const reader = (await client.retrStream(1)).getReader({ mode: 'byob' });
       const check = (chunk, offset) => {
         checked++;
         if (!sameBytes(chunk, messageSlice(1, offset, chunk.length)) && mismatches.length < 5) {
           mismatches.push(`round ${round + 1}, message 1, chunk at octet ${offset}`);
         }
       };
-      let last;
+      let view = new Uint8Array(STREAM_VIEW);
+      let lastLength = 0;
       for (let index = 0; ; index++) {
-        const { done, value } = await reader.read();
+        const { done, value } = await reader.read(view);
+        view = new Uint8Array(value.buffer);
         if (done) break;
-        if (index % 512 === 0) check(value, bytes);
-        else last = value;
+        if (index % 64 === 0) check(value.subarray(0, 4096), bytes);
+        lastLength = value.length;
         bytes += value.length;
       }
-      if (last !== undefined) check(last, bytes - last.length);
+      if (lastLength > 0) check(view.subarray(0, lastLength), bytes - lastLength);
     } else {
       const numbers = Array.from({ length: count }, (_, i) => i + 1);
       await client.retrieveMany(
@@ -192,6 +207,9 @@ export async function runPop3kit({ port, user, rounds, spec, window: windowOptio
   }
   return { rounds: results, counted: 'octets', checked, mismatches, window };
 }
+
+/** The view a streamed download reads into, reused for every read. */
+const STREAM_VIEW = 64 * 1024;
 
 function sameBytes(a, b) {
   return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);

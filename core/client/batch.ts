@@ -109,7 +109,7 @@ export async function retrieveMany(
             counted = received;
             report();
           };
-    client.queueRetr(ref.message, settle, { signal, onProgress: progress });
+    client.queueRetr(ref.message, settle, signal, progress);
   };
   const afterMessage = () => {
     messagesDone++;

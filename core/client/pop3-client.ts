@@ -11,9 +11,11 @@
  * multi-line; the client adds time, cancellation and I/O.
  *
  * Backpressure: a retrStream() consumer that falls behind pauses the read loop, so the transport is not
- * read, so the socket is not read. Body chunks are handed on as the views the engine produced (no copy);
- * retr() and the batches join a body's pieces in place inside its chunk, and copy only a body that spans
- * chunks (body-parts.ts).
+ * read, so the socket is not read. retr() and the batches join a body's pieces in place inside its chunk,
+ * and copy only a body that spans chunks (body-parts.ts). A retrStream() copies each piece into the view
+ * of the read waiting for it (body-stream.ts), so while a stream's body flows the loop reads with the
+ * transport's readTransient() when it has one: chunks in memory the transport reuses, valid until the next
+ * read. Nothing may keep a view into such a chunk, so a piece for any other reply is copied first.
  *
  * The session ends in exactly one of these ways, and every pending call then settles:
  *   - QUIT answered: the engine closes; nothing is pending any more.
@@ -50,6 +52,7 @@ import {
 } from './batch.js';
 import { downloadAndDelete, type DownloadAndDeleteOptions, type DownloadResult } from './download-and-delete.js';
 import { BodyParts } from './body-parts.js';
+import { BodyStream } from './body-stream.js';
 import { AbortError, TimeoutError, toPop3Error } from './errors.js';
 import { fetchNew, type FetchNewResult } from './keep-on-server.js';
 import { chooseLogin, type LoginMechanism } from './login.js';
@@ -103,7 +106,11 @@ export interface RetrOptions extends CallOptions {
 
 /** Options for {@link Pop3Client.retrStream}. */
 export interface RetrStreamOptions extends CallOptions {
-  /** Bytes the stream queues before the client stops reading from the server. Default 64 KiB. */
+  /**
+   * Bytes of the body the client reads ahead of the stream's consumer (in one reused buffer for a BYOB
+   * reader, in the stream's queue for a default one) before it stops reading from the server. Default 0: it
+   * reads while a read of the stream waits for bytes, and the transport and the kernel buffer the rest.
+   */
   highWaterMark?: number;
 }
 
@@ -142,13 +149,14 @@ interface Reply {
   readonly status?: () => void;
   /** A piece of the body: a view into `chunk`, the transport chunk being read (see BodyParts). */
   readonly data?: (piece: Uint8Array, chunk: Uint8Array) => void;
+  /** data() copies each piece before it returns, so the piece may lie in transient memory. */
+  readonly copies?: boolean;
 }
 
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
 const DEFAULT_IDLE_TIMEOUT = 60_000;
 const DEFAULT_WINDOW = 1_000;
 const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
-const DEFAULT_STREAM_HIGH_WATER_MARK = 64 * 1024;
 /** Queued command bytes that are written at once rather than at the end of the microtask (see #send). */
 const FLUSH_BYTES = 2048;
 
@@ -175,6 +183,8 @@ export class Pop3Client {
   #flushScheduled = false;
   /** A slow stream consumer asked the read loop to wait. */
   #paused = false;
+  /** retrStream() bodies flowing: while there is one, the loop reads transient chunks (see the top). */
+  #streamsFlowing = 0;
   #wakeReadLoop: (() => void) | undefined;
 
   constructor(transport: Transport, options: Pop3ClientOptions = {}) {
@@ -386,15 +396,18 @@ export class Pop3Client {
 
   /**
    * RETR as a stream: resolves once the server has accepted (a -ERR rejects), then the body flows through
-   * the stream as it arrives, with backpressure: while the stream holds `highWaterMark` bytes the client
-   * stops reading from the server, so memory stays bounded whatever the message size. Nothing else on the
-   * session moves until the body has been read (or the stream cancelled). Cancelling the stream discards
-   * the rest of the body and keeps the session; aborting the signal ends the session and errors the stream.
+   * the stream as it arrives, with backpressure: the client reads from the server only while a read of the
+   * stream waits (plus `highWaterMark` bytes ahead), so memory stays bounded whatever the message size. It
+   * is a byte stream: `getReader({ mode: 'byob' })` reads into the caller's own memory, and then, over a
+   * transport with readTransient() (Node TCP), the download allocates nothing per chunk (body-stream.ts);
+   * a default reader gets chunks it owns. Nothing else on the session moves until the body has been read
+   * (or the stream cancelled). Cancelling the stream discards the rest of the body and keeps the session;
+   * aborting the signal ends the session and errors the stream.
    */
   retrStream(message: number, options: RetrStreamOptions = {}): Promise<ReadableStream<Uint8Array>> {
-    const highWaterMark = options.highWaterMark ?? DEFAULT_STREAM_HIGH_WATER_MARK;
-    if (!(highWaterMark >= 1)) {
-      return Promise.reject(new LocalProtocolError(ErrorCode.BadArgument, `highWaterMark must be at least 1, not ${String(highWaterMark)}`));
+    const readAhead = options.highWaterMark ?? 0;
+    if (!(readAhead >= 0)) {
+      return Promise.reject(new LocalProtocolError(ErrorCode.BadArgument, `highWaterMark must be at least 0, not ${String(readAhead)}`));
     }
     const { signal } = options;
     const what = `RETR ${message}`;
@@ -402,49 +415,20 @@ export class Pop3Client {
     return new Promise((resolve, reject) => {
       // The signal stays armed until the body has ended, not just until the stream is handed out.
       const disarm = this.#armSignal(signal, what);
-      let controller!: ReadableStreamDefaultController<Uint8Array>;
-      let flowing = false;
-      let cancelled = false;
-      const stream = new ReadableStream<Uint8Array>(
-        {
-          start: (c) => {
-            controller = c;
-          },
-          pull: () => this.#resumeReading(),
-          cancel: () => {
-            cancelled = true;
-            this.#resumeReading();
-          },
+      const feeder = {
+        pause: () => this.#pauseReading(),
+        resume: () => this.#resumeReading(),
+        flowing: (on: boolean) => {
+          this.#streamsFlowing += on ? 1 : -1;
         },
-        { highWaterMark, size: (chunk) => chunk.byteLength },
-      );
+      };
+      const body: BodyStream = new BodyStream(feeder, readAhead, () => resolve(body.stream), reject, () => {
+        disarm();
+        // The whole body is in the stream's hands: the rest of the session may move on.
+        this.#resumeReading();
+      });
       try {
-        this.#send((engine) => engine.retr(message), {
-          status: () => {
-            flowing = true;
-            resolve(stream);
-          },
-          // One piece per stuffed line, enqueued as is. Joining the pieces of a chunk (by copying, or in
-          // place with BodyParts) saves CPU, but with fewer small objects the GC runs less often and the
-          // transport's 64 KiB chunks wait longer to be freed, which raised the peak RSS of a 56 MB stream
-          // from under 14 MiB to 18-35 MiB (test/interop/mailbox.test.ts).
-          data: (piece) => {
-            if (cancelled) return;
-            controller.enqueue(piece);
-            if (controller.desiredSize! <= 0) this.#pauseReading();
-          },
-          resolve: () => {
-            disarm();
-            if (!cancelled) controller.close();
-            // The whole body is in the stream's queue or consumed: the rest of the session may move on.
-            this.#resumeReading();
-          },
-          reject: (error) => {
-            disarm();
-            if (!flowing) reject(error);
-            else if (!cancelled) controller.error(error);
-          },
-        });
+        this.#send((engine) => engine.retr(message), body);
       } catch (error) {
         disarm();
         reject(error);
@@ -528,14 +512,15 @@ export class Pop3Client {
    * through a promise per message, which a batch of thousands of small messages would mostly spend its
    * time on. Errors that retr() would reject with are passed to `settle` too, before this returns.
    */
-  queueRetr(message: number, settle: Settle<Uint8Array>, options: RetrOptions = {}): void {
-    const { signal } = options;
-    const what = `RETR ${message}`;
-    if (signal?.aborted === true) return settle(new AbortError(`${what} aborted`, signal.reason));
-    const disarm = this.#armSignal(signal, what);
-    const done: Settle<Uint8Array> = disarm === noop ? settle : (error, body) => (disarm(), settle(error, body));
+  queueRetr(message: number, settle: Settle<Uint8Array>, signal?: AbortSignal, onProgress?: (receivedOctets: number) => void): void {
+    let done = settle;
+    if (signal !== undefined) {
+      if (signal.aborted) return settle(new AbortError(`RETR ${message} aborted`, signal.reason));
+      const disarm = this.#armSignal(signal, `RETR ${message}`);
+      done = (error, body) => (disarm(), settle(error, body));
+    }
     try {
-      this.#send((engine) => engine.retr(message), new BodyReply(done, options.onProgress));
+      this.#send((engine) => engine.retr(message), new BodyReply(done, onProgress));
     } catch (error) {
       done(toPop3Error(error));
     }
@@ -633,9 +618,10 @@ export class Pop3Client {
         });
         continue;
       }
+      const transient = this.#streamsFlowing > 0 && this.#transport.readTransient !== undefined;
       let chunk: Uint8Array | undefined;
       try {
-        chunk = await this.#transport.read();
+        chunk = await (transient ? this.#transport.readTransient!() : this.#transport.read());
       } catch (error) {
         this.#terminate(toPop3Error(error));
         return;
@@ -643,7 +629,7 @@ export class Pop3Client {
       if (this.#ended) return;
       if (chunk === undefined) engine.receiveEnd();
       else engine.receive(chunk);
-      this.#dispatch(chunk);
+      this.#dispatch(chunk, transient);
       if (this.#upgrade !== undefined && !this.#ended) await this.#handshake();
       this.#flush();
       this.#updateIdle(true);
@@ -651,15 +637,24 @@ export class Pop3Client {
     }
   }
 
-  /** Route every event the engine has ready after reading `chunk`. */
-  #dispatch(chunk: Uint8Array | undefined): void {
+  /**
+   * Route every event the engine has ready after reading `chunk`; `transient`: the chunk is the transport's
+   * until the next read (the engine keeps nothing of it: a line split across chunks is copied there).
+   */
+  #dispatch(chunk: Uint8Array | undefined, transient: boolean): void {
     const engine = this.#engine;
     try {
       for (let event = engine.nextEvent(); event !== undefined; event = engine.nextEvent()) {
         switch (event.type) {
-          case 'data':
-            this.#replies.get(event.handle)?.data?.(event.chunk, chunk ?? event.chunk);
+          case 'data': {
+            const reply = this.#replies.get(event.handle);
+            if (reply?.data === undefined) break;
+            if (transient && reply.copies !== true) {
+              const copy = new Uint8Array(event.chunk); // a copy (a Buffer's slice() would be a view)
+              reply.data(copy, copy);
+            } else reply.data(event.chunk, chunk ?? event.chunk);
             break;
+          }
           case 'status':
             this.#replies.get(event.handle)?.status?.();
             break;

@@ -13,6 +13,21 @@ export interface Transport {
    */
   read(): Promise<Uint8Array | undefined>;
   /**
+   * Optional: the next chunk as read() gives it, but possibly in memory the transport reuses, so that a reader
+   * which copies every byte anyway (Pop3Client feeding a retrStream) downloads without the transport
+   * allocating memory per chunk. The contract:
+   *   - the chunk is valid until the next call to read() or readTransient(), and only until then: the caller
+   *     keeps neither it nor any view into it past that call, and copies what it needs;
+   *   - until that call the transport never writes into the chunk's memory, and it never writes into memory
+   *     holding a chunk that arrived and was not yet handed out (it stops reading the socket instead);
+   *   - read() always returns memory the caller owns, even for bytes that arrived while transient reads were
+   *     being made (the transport copies them if it must);
+   *   - otherwise as read(): at most one call of either method pending at a time, undefined at the end,
+   *     rejects when the connection fails.
+   * A transport without reusable memory leaves it out; the client then uses read().
+   */
+  readTransient?(): Promise<Uint8Array | undefined>;
+  /**
    * Send bytes. Resolves when the transport can take more; rejects when the connection is gone. It may be
    * called again before an earlier call has resolved: bytes go out in call order. The transport may keep a
    * reference to `bytes` until it resolves, so the caller must not modify them before then.

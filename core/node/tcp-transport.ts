@@ -5,6 +5,12 @@
  * Reading is pulled: chunks wait in a queue until read() takes them, and when the queue holds more than
  * `highWaterMark` bytes the socket is paused, so the kernel's buffers fill and TCP slows the server down.
  *
+ * A plain TCP socket reads through net's `onread` option into memory chosen per read (read-buffers.ts), which
+ * gives readTransient(): reads into reused memory. A transient chunk is released by the reader's next call;
+ * while one is queued unread the socket is paused, so reused memory is never read into before it is
+ * released, and read() copies a queued transient chunk rather than hand out reused memory. A TLS socket
+ * delivers its own fresh chunks (`'data'` events), which readTransient() hands out as read() does.
+ *
  * STARTTLS injection: at startTls() the plaintext socket is paused and checked; any byte that arrived after
  * the +OK to STLS (queued here, or buffered in the socket) fails the upgrade with POP3_ERR_TLS_INJECTION.
  * Such bytes are never dropped silently and never handed to the TLS layer as if they were TLS records.
@@ -14,6 +20,7 @@ import tls from 'node:tls';
 import { ErrorCode, LocalProtocolError, type Pop3Error, RemoteProtocolError } from '../errors.js';
 import { AbortError, ConnectionError, TimeoutError } from '../client/errors.js';
 import type { Transport } from '../client/transport.js';
+import { ReadBuffers } from './read-buffers.js';
 
 /** Options for {@link openTcpTransport}. */
 export interface TcpTransportOptions {
@@ -53,21 +60,31 @@ export class TcpTransport implements Transport {
   #secure: boolean;
   #queue: Buffer[] = [];
   #queued = 0;
+  /** Queued chunks in reused memory (see read-buffers.ts). */
+  #sharedQueued = 0;
+  /** The chunk readTransient() last handed out, when it lies in reused memory: released by the next call. */
+  #lent: Buffer | undefined;
+  /** The plain socket's read memory, when it reads through `onread` (not TLS). */
+  readonly #buffers: ReadBuffers | undefined;
   #paused = false;
   #ended = false;
   #closed = false;
   #error: Pop3Error | undefined;
-  #reader: { resolve: (chunk: Uint8Array | undefined) => void; reject: (error: Pop3Error) => void } | undefined;
+  #reader:
+    | { resolve: (chunk: Uint8Array | undefined) => void; reject: (error: Pop3Error) => void; transient: boolean }
+    | undefined;
 
-  /** @internal Use {@link openTcpTransport}. */
-  constructor(socket: net.Socket, options: TcpTransportOptions) {
+  /** @internal Use {@link openTcpTransport}; `buffers` is the `onread` memory of a plain socket. */
+  constructor(socket: net.Socket, options: TcpTransportOptions, buffers?: ReadBuffers) {
     this.#socket = socket;
     this.#options = options;
     this.#where = `${options.host}:${options.port}`;
     this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#secure = socket instanceof tls.TLSSocket;
     this.local = isLoopback(socket.remoteAddress);
-    this.#attach(socket);
+    this.#buffers = buffers;
+    buffers?.attach(this.#onData);
+    this.#attach(socket, buffers === undefined);
   }
 
   get secure(): boolean {
@@ -75,24 +92,59 @@ export class TcpTransport implements Transport {
   }
 
   read(): Promise<Uint8Array | undefined> {
+    return this.#read(false);
+  }
+
+  /** See Transport.readTransient: the chunk may lie in reused memory, valid until the next read call. */
+  readTransient(): Promise<Uint8Array | undefined> {
+    return this.#read(true);
+  }
+
+  #read(transient: boolean): Promise<Uint8Array | undefined> {
     if (this.#reader !== undefined) {
       return Promise.reject(new LocalProtocolError(ErrorCode.WrongState, 'read() while another read() is pending'));
     }
+    if (this.#lent !== undefined) {
+      this.#buffers!.release(this.#lent);
+      this.#lent = undefined;
+    }
+    if (this.#buffers !== undefined) this.#buffers.transient = transient;
     const chunk = this.#queue.shift();
     if (chunk !== undefined) {
       this.#queued -= chunk.length;
-      if (this.#paused && this.#queued < this.#highWaterMark) {
-        this.#paused = false;
-        this.#socket.resume();
-      }
-      return Promise.resolve(chunk);
+      if (this.#buffers?.isShared(chunk) === true) this.#sharedQueued--;
+      const out = this.#handOut(chunk, transient);
+      this.#updateFlow();
+      return Promise.resolve(out);
     }
     if (this.#closed) return Promise.resolve(undefined);
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve(undefined);
+    this.#updateFlow();
     return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
+      this.#reader = { resolve, reject, transient };
     });
+  }
+
+  /** `chunk` as the reader may have it: lent when it lies in reused memory and the read is transient, else owned. */
+  #handOut(chunk: Buffer, transient: boolean): Buffer {
+    if (this.#buffers?.isShared(chunk) !== true) return chunk;
+    if (transient) {
+      this.#lent = chunk;
+      return chunk;
+    }
+    const copy = Buffer.from(chunk);
+    this.#buffers.release(chunk);
+    return copy;
+  }
+
+  /** Pause the socket while the queue is full or holds a chunk in reused memory; resume it otherwise. */
+  #updateFlow(): void {
+    const pause = this.#queued >= this.#highWaterMark || this.#sharedQueued > 0;
+    if (pause === this.#paused || this.#closed) return;
+    this.#paused = pause;
+    if (pause) this.#socket.pause();
+    else this.#socket.resume();
   }
 
   write(bytes: Uint8Array): Promise<void> {
@@ -109,6 +161,7 @@ export class TcpTransport implements Transport {
     this.#closed = true;
     this.#queue = [];
     this.#queued = 0;
+    this.#sharedQueued = 0;
     this.#socket.destroy();
     this.#settleReader(undefined);
   }
@@ -131,40 +184,40 @@ export class TcpTransport implements Transport {
       this.close();
       throw error;
     }
-    this.#detach(plain);
+    this.#detach(plain, this.#buffers === undefined);
     // From now on the TLS socket owns the connection and reports its failures; an error event the plain
     // socket may still emit must not crash the process as an unhandled 'error'.
     plain.on('error', () => {});
     const secure = tls.connect({ ...tlsOptions(this.#options), socket: plain });
     // Listeners first: a handshake failure is an 'error' event, and data may follow the handshake at once.
     this.#socket = secure;
-    this.#attach(secure);
+    this.#attach(secure, true);
     this.#secure = true;
     await handshake(secure, () => this.#error, this.#where);
   }
 
-  #attach(socket: net.Socket): void {
-    socket.on('data', this.#onData);
+  /** Listen to `socket`; `data`: its chunks come as 'data' events (not through `onread`). */
+  #attach(socket: net.Socket, data: boolean): void {
+    if (data) socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
   }
 
-  #detach(socket: net.Socket): void {
-    socket.off('data', this.#onData);
+  #detach(socket: net.Socket, data: boolean): void {
+    if (data) socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
     socket.off('error', this.#onError);
     socket.off('close', this.#onClose);
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    if (this.#reader !== undefined) return this.#settleReader(chunk);
+    const reader = this.#reader;
+    if (reader !== undefined) return this.#settleReader(this.#handOut(chunk, reader.transient));
     this.#queue.push(chunk);
     this.#queued += chunk.length;
-    if (!this.#paused && this.#queued >= this.#highWaterMark) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
+    if (this.#buffers?.isShared(chunk) === true) this.#sharedQueued++;
+    this.#updateFlow();
   };
 
   readonly #onEnd = (): void => {
@@ -217,8 +270,9 @@ export function openTcpTransport(options: TcpTransportOptions): Promise<TcpTrans
   const where = `${host}:${port}`;
   if (signal?.aborted === true) return Promise.reject(new AbortError(`connecting to ${where} aborted`, signal.reason));
   return new Promise((resolve, reject) => {
+    const buffers = options.tls === true ? undefined : new ReadBuffers();
     const socket =
-      options.tls === true ? tls.connect({ ...tlsOptions(options), host, port }) : net.connect({ host, port });
+      buffers === undefined ? tls.connect({ ...tlsOptions(options), host, port }) : net.connect({ host, port, onread: buffers.onread });
     let tcpUp = false;
     const fail = (error: Pop3Error) => {
       cleanup();
@@ -239,7 +293,7 @@ export function openTcpTransport(options: TcpTransportOptions): Promise<TcpTrans
     const onReady = () => {
       cleanup();
       socket.setNoDelay(true);
-      resolve(new TcpTransport(socket, options));
+      resolve(new TcpTransport(socket, options, buffers));
     };
     const cleanup = () => {
       clearTimeout(timer);

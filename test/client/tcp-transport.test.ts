@@ -274,3 +274,101 @@ describe('TcpTransport', () => {
     transport.close();
   });
 });
+
+describe('TcpTransport.readTransient', () => {
+  /** Byte `i` of the test stream: a pattern that shows any byte out of place. */
+  const patternByte = (i: number) => (i * 31 + (i >> 9)) & 0xff;
+
+  /** A server that sends `total` bytes of the pattern at once, and the client's transport. */
+  async function patterned(total: number, highWaterMark?: number) {
+    const server = net.createServer((socket) => {
+      const bytes = Buffer.alloc(total);
+      for (let i = 0; i < total; i++) bytes[i] = patternByte(i);
+      socket.end(bytes);
+    });
+    return openTcpTransport({ host: '127.0.0.1', port: await listen(server), highWaterMark });
+  }
+
+  function expectPattern(chunk: Uint8Array, offset: number, what: string): void {
+    for (let i = 0; i < chunk.length; i++) {
+      if (chunk[i] !== patternByte(offset + i)) expect.fail(`${what}: byte ${offset + i} is ${chunk[i]}, not ${patternByte(offset + i)}`);
+    }
+  }
+
+  it('reuses a few buffers, and never overwrites a transient chunk before the next read, even when the reader is slow', async () => {
+    const total = 4 * 1024 * 1024;
+    const transport = await patterned(total);
+    const memory = new Set<ArrayBufferLike>();
+    let received = 0;
+    let reads = 0;
+    for (; ; reads++) {
+      const chunk = await transport.readTransient();
+      if (chunk === undefined) break;
+      memory.add(chunk.buffer);
+      // Slow now and then: more arrives meanwhile, and must not land in the chunk being held.
+      if (reads % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      expectPattern(chunk, received, `transient read ${reads}`);
+      received += chunk.length;
+    }
+    expect(received).toBe(total);
+    // Three reused buffers, and the fresh memory of the reads made before the first readTransient().
+    expect(reads).toBeGreaterThan(32);
+    expect(memory.size).toBeLessThanOrEqual(6);
+  });
+
+  it('lends nothing to read(), whatever came before', async () => {
+    const total = 2 * 1024 * 1024;
+    const transport = await patterned(total);
+    const memory = new Set<ArrayBufferLike>();
+    const owned: { chunk: Uint8Array; offset: number }[] = [];
+    let transientReads = 0;
+    let received = 0;
+    for (let reads = 0; ; reads++) {
+      // Mixed: runs of transient reads, then runs of ordinary ones, with pauses so chunks queue up.
+      const transient = Math.floor(reads / 8) % 2 === 0;
+      if (reads % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      const chunk = await (transient ? transport.readTransient() : transport.read());
+      if (chunk === undefined) break;
+      expectPattern(chunk, received, `${transient ? 'transient' : 'ordinary'} read ${reads}`);
+      if (transient) {
+        transientReads++;
+        memory.add(chunk.buffer);
+      }
+      else owned.push({ chunk, offset: received });
+      received += chunk.length;
+    }
+    expect(received).toBe(total);
+    // Every ordinary chunk is still intact after all the reads that followed it, and none is lent memory.
+    for (const { chunk, offset } of owned) {
+      expectPattern(chunk, offset, 'an ordinary chunk at the end');
+      expect(memory.has(chunk.buffer)).toBe(false);
+    }
+    expect(transientReads).toBeGreaterThan(0);
+  });
+
+  it('pauses the socket while a transient chunk waits unread', async () => {
+    const total = 16 * 1024 * 1024;
+    let serverSocket!: net.Socket;
+    const server = net.createServer((socket) => {
+      serverSocket = socket;
+      socket.end(Buffer.alloc(total, 0x61));
+    });
+    const transport = await openTcpTransport({ host: '127.0.0.1', port: await listen(server) });
+    expect((await transport.readTransient())!.length).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Had the transport kept reading, the server would have flushed most of it by now.
+    expect(serverSocket.writableLength).toBeGreaterThan(total / 2);
+    let received = 0;
+    for (let chunk = await transport.readTransient(); chunk !== undefined; chunk = await transport.readTransient()) received += chunk.length;
+    expect(received).toBeGreaterThan(total / 2);
+    transport.close();
+  });
+
+  it('a TLS connection hands out its own chunks', async () => {
+    const port = await pop3Server({ tls: true });
+    const transport = await openTcpTransport({ host: '127.0.0.1', port, tls: true, ca: certs.ca, servername: 'localhost' });
+    const greeting = await transport.readTransient();
+    expect(new TextDecoder().decode(greeting)).toMatch(/^\+OK/);
+    transport.close();
+  });
+});

@@ -72,7 +72,8 @@ export class BodyStream {
       start: (controller) => {
         this.#controller = controller;
       },
-      // With highWaterMark 0 only a read calls pull: a BYOB one has a request, a default one has none.
+      // With highWaterMark 0 only a read calls pull: a BYOB one has a request, a default one has none
+      // (unless a BYOB reader was released with a read pending: that read's view comes first, see data()).
       pull: (controller) => this.#pull(controller.byobRequest ?? undefined),
       cancel: () => {
         this.#cancelled = true;
@@ -90,14 +91,12 @@ export class BodyStream {
     this.#onStatus();
   }
 
-  /** A piece of the body: copied into the waiting read's view, the rest into the read-ahead buffer. */
+  /**
+   * A piece of the body: copied into the waiting BYOB read's view, the rest enqueued as a copy when a default
+   * reader reads, else kept in the read-ahead buffer.
+   */
   data(piece: Uint8Array): void {
-    if (this.#cancelled) return;
-    if (this.#defaultReader) {
-      this.#controller.enqueue(new Uint8Array(piece)); // a copy the reader owns
-      if (-this.#controller.desiredSize! >= this.#readAhead) this.#feeder.pause();
-      return;
-    }
+    if (this.#cancelled || piece.length === 0) return;
     let at = 0;
     while (at < piece.length && this.#request !== undefined) {
       const view = this.#view!;
@@ -110,7 +109,14 @@ export class BodyStream {
       if (this.#filled === view.length) this.#answer();
       else this.#scheduleAnswer();
     }
-    if (at < piece.length) this.#keep(piece.subarray(at));
+    if (at < piece.length) {
+      const rest = at === 0 ? piece : piece.subarray(at);
+      // A default reader's read, also one that answering a BYOB read above let in: a BYOB reader released
+      // with a read pending leaves that read's view to be filled, and a default reader may be waiting behind
+      // it. Its bytes must reach the stream: kept here, they would wait for a pull that never comes.
+      if (this.#defaultReader) return this.#enqueue(rest);
+      this.#keep(rest);
+    }
     // Enough is in hand once the waiting read has bytes (or none waits) and the read-ahead is full.
     if ((this.#request === undefined || this.#filled > 0) && this.#aheadEnd - this.#aheadStart >= this.#readAhead) this.#feeder.pause();
   }
@@ -152,6 +158,12 @@ export class BodyStream {
     }
     const waiting = this.#request !== undefined || this.#defaultReader;
     if (waiting || this.#aheadEnd - this.#aheadStart < this.#readAhead) this.#feeder.resume();
+  }
+
+  /** Hand `bytes` to a default reader, as a copy it owns; stop reading once the stream's queue holds `readAhead`. */
+  #enqueue(bytes: Uint8Array): void {
+    this.#controller.enqueue(new Uint8Array(bytes));
+    if (-this.#controller.desiredSize! >= this.#readAhead) this.#feeder.pause();
   }
 
   /** Hand what the read-ahead buffer holds (bytes from before the first read) to the stream; false when empty. */

@@ -79,8 +79,9 @@ export class MemoryTransport implements Transport {
     const peer = this.#peer;
     if (this.#closed || peer.#closed) return Promise.reject(new ConnectionError('the in-memory connection is closed'));
     if (bytes.length === 0) return Promise.resolve();
-    // A copy: the writer may reuse its buffer once this resolves, and the reader owns what it reads.
-    peer.#deliver(bytes.slice());
+    // A copy: the writer may reuse its buffer once this resolves, and the reader owns what it reads (and may
+    // change it: Pop3Client joins a body in place). Not slice(): on a Node Buffer that is a view.
+    peer.#deliver(new Uint8Array(bytes));
     if (peer.#inboxBytes < peer.#highWaterMark) return Promise.resolve();
     return new Promise((resolve, reject) => peer.#blockedWriters.push({ resolve, reject }));
   }

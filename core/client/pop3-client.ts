@@ -822,7 +822,6 @@ class BodyReply implements Reply {
   }
 }
 
-
 function tlsRequired(why: string): LocalProtocolError {
   return new LocalProtocolError(ErrorCode.TlsRequired, `refusing to log in without TLS: ${why}`);
 }

@@ -8,8 +8,9 @@ export interface Transport {
   /**
    * The next chunk from the peer, or undefined once the stream has ended (or after close()). Rejects when
    * the connection fails, preferably with a Pop3Error naming what happened. At most one read is pending at
-   * a time. A chunk belongs to the caller from then on: the transport never reuses or modifies it, so the
-   * client may hand out views into it without copying.
+   * a time. A chunk belongs to the caller from then on: the transport never reuses or modifies it, nor shares
+   * its memory with anyone else (a writer's buffer, a log), so the client may hand out views into it without
+   * copying and may change it (Pop3Client joins a body's pieces in place, body-parts.ts).
    */
   read(): Promise<Uint8Array | undefined>;
   /**

@@ -2,9 +2,10 @@
  * The memory a plain TCP socket reads into, chosen read by read (net's `onread` option, whose `buffer`
  * function Node calls after every read for the memory of the next one).
  *
- * Ordinary reads go into fresh memory that is handed out with the chunk, as Node's own reads do: the
- * chunk is the reader's (Transport.read). A small read is copied out instead and its memory kept for the
- * next read, so a 30-byte reply does not pin 64 KiB.
+ * Ordinary reads go into fresh memory, and the chunk is the reader's (Transport.read). A read that fills it
+ * is handed out in it; any shorter one is copied into memory of its size and the fresh memory kept for the
+ * next read, as Node's own reads do: a chunk the client hands on without copying (retr() gives a view into
+ * it, body-parts.ts) must not pin 64 KiB for a 30-byte reply, nor for a 20 KiB message.
  *
  * Transient reads (Transport.readTransient) go into a few buffers that are reused. A Node socket reader
  * that receives fresh memory for every chunk leaves ~100 MiB of garbage behind a 100 MiB download, which the
@@ -15,8 +16,6 @@
  */
 
 const READ_SIZE = 64 * 1024;
-/** A read shorter than this is copied out of fresh memory, which is then kept for the next read. */
-const SMALL_READ = READ_SIZE / 4;
 const SHARED_BUFFERS = 3;
 
 export class ReadBuffers {
@@ -68,9 +67,10 @@ export class ReadBuffers {
 
   #chunk(buffer: Buffer, length: number): Buffer {
     if (buffer !== this.#fresh) return buffer.subarray(0, length); // reused memory, released by the reader
-    if (length < SMALL_READ) return Buffer.from(buffer.subarray(0, length));
+    // A copy of exactly `length` bytes (under 4 KiB, a slice of Node's shared Buffer pool).
+    if (length < buffer.length) return Buffer.from(buffer.subarray(0, length));
     this.#fresh = undefined;
-    return buffer.subarray(0, length);
+    return buffer;
   }
 
   #bufferOf(chunk: Buffer): Buffer | undefined {

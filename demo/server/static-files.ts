@@ -29,6 +29,9 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.woff2': 'font/woff2',
 };
 
+/** The errors of a lookup that mean no file is there. */
+const NOT_FOUND = ['ENOENT', 'ENOTDIR', 'ENAMETOOLONG', 'ELOOP'];
+
 /** A file to send, or why not: 400 for a path that may not name a file of the page, 404 for none there. */
 export type StaticFile = { readonly status: 200; readonly type: string; readonly body: Buffer } | { readonly status: 400 | 404 };
 
@@ -53,7 +56,8 @@ export async function readStaticFile(root: string, url: string): Promise<StaticF
     if (!file.startsWith(base + path.sep) || !(await stat(file)).isFile()) return { status: 404 };
     return { status: 200, type: contentType(decoded.at(-1)!), body: await readFile(file) };
   } catch (error) {
-    if (hasErrorCode(error, 'ENOENT') || hasErrorCode(error, 'ENOTDIR')) return { status: 404 };
+    // Also a name too long to look up, and a loop of symbolic links: no file there, not a server failure.
+    if (NOT_FOUND.some((code) => hasErrorCode(error, code))) return { status: 404 };
     throw error;
   }
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryTransportPair } from '../../core/client/memory-transport.js';
 import { ErrorCode } from '../../core/errors.js';
-import { flush, latin1, text, track } from '../support/fake-server.js';
+import { flush, latin1, loggedIn, text, track } from '../support/fake-server.js';
 
 describe('memoryTransportPair', () => {
   it('carries bytes both ways, in order, as copies the reader owns', async () => {
@@ -19,6 +19,26 @@ describe('memoryTransportPair', () => {
     await server.write(latin1('back'));
     expect(text((await client.read())!)).toBe('back');
     expect(client.local).toBe(true);
+  });
+
+  it('copies a Node Buffer too (whose slice() is a view), so a client joining a body in place leaves the writer\'s memory alone', async () => {
+    const { client, server } = memoryTransportPair();
+    const written = Buffer.from('hello');
+    await client.write(written);
+    const chunk = (await server.read())!;
+    expect(chunk.buffer).not.toBe(written.buffer);
+    written[0] = 0x4a;
+    expect(text(chunk)).toBe('hello');
+
+    // Through Pop3Client: retr() moves the pieces of a body down over the stuffed dots it dropped, inside the
+    // chunk it read. That chunk must be its own, not the server's message memory.
+    const session = await loggedIn();
+    const reply = Buffer.from('+OK\r\nline\r\n..dot\r\n.\r\n');
+    const retr = session.client.retr(1);
+    await session.server.expect('RETR 1');
+    await session.server.transport.write(reply);
+    expect(text(await retr)).toBe('line\r\n.dot\r\n');
+    expect(reply.toString('latin1')).toBe('+OK\r\nline\r\n..dot\r\n.\r\n');
   });
 
   it('write waits while the reader is behind by the high-water mark', async () => {

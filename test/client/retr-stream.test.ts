@@ -225,6 +225,33 @@ describe('retrStream with a BYOB reader', () => {
     expect(text(first)).toBe('first\r\n'); // a default reader's chunk is its own: intact after later reads
   });
 
+  it('a BYOB reader released with a read pending: a default reader then gets every byte, in chunks it owns', async () => {
+    const { client, server } = await sessionOver((inner) => new ScribblingTransport(inner));
+    const streamed = client.retrStream(1);
+    const noop = client.noop();
+    await server.expect('RETR 1');
+    await server.expect('NOOP');
+    void server.send('+OK\r\n');
+    const stream = await streamed;
+    const byob = stream.getReader({ mode: 'byob' });
+    const pending = byob.read(new Uint8Array(4)).catch((error: unknown) => error);
+    await flush();
+    byob.releaseLock();
+    expect(await pending).toBeInstanceOf(TypeError);
+    const reader = stream.getReader();
+    const chunks: Uint8Array[] = [];
+    const reading = (async () => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+    })();
+    void (async () => {
+      for (const part of ['first li', 'ne\r\n..second\r\n', 'third\r\n.\r\n+OK\r\n']) await server.send(part);
+    })();
+    await reading;
+    await noop;
+    // Read after everything else (the transport scribbled over what it lent): each chunk is the reader's own.
+    expect(chunks.map(text).join('')).toBe('first line\r\n.second\r\nthird\r\n');
+  });
+
   it('cancelling mid-message discards the rest of the body and keeps the session', async () => {
     const { client, server } = await sessionOver((inner) => new ScribblingTransport(inner));
     const streamed = client.retrStream(1);

@@ -346,6 +346,21 @@ describe('TcpTransport.readTransient', () => {
     expect(transientReads).toBeGreaterThan(0);
   });
 
+  it('an ordinary chunk pins no more memory than its size (as Node\'s own reads), however much the read was given', async () => {
+    // Sizes around the old cut-off (a quarter of the 64 KiB read memory) and well above it.
+    for (const size of [20_000, 30_000, 50_000]) {
+      const transport = await patterned(size);
+      let received = 0;
+      for (let chunk = await transport.read(); chunk !== undefined; chunk = await transport.read()) {
+        expectPattern(chunk, received, `a chunk of ${chunk.length}`);
+        // A chunk of a few KiB may lie in Node's shared pool; anything else in memory of about its size.
+        expect(chunk.buffer.byteLength, `the memory under a chunk of ${chunk.length}`).toBeLessThanOrEqual(Math.max(Buffer.poolSize, chunk.length));
+        received += chunk.length;
+      }
+      expect(received).toBe(size);
+    }
+  });
+
   it('pauses the socket while a transient chunk waits unread', async () => {
     const total = 16 * 1024 * 1024;
     let serverSocket!: net.Socket;

@@ -46,6 +46,7 @@ beforeAll(() => {
   writeFileSync(path.join(root, '.hidden'), SECRET);
   writeFileSync(path.join(files.dir, 'secret.txt'), SECRET);
   symlinkSync(path.join(files.dir, 'secret.txt'), path.join(root, 'link.txt'));
+  symlinkSync(path.join(root, 'loop'), path.join(root, 'loop')); // a link to itself: ELOOP
 });
 
 afterAll(() => files.remove());
@@ -243,6 +244,10 @@ describe('the page server', () => {
       ['/index.html%00.js', 400],
       ['/%zz', 400],
       ['/link.txt', 404],
+      // Names the file system refuses to look up are not found either, not an internal error.
+      [`/${'n'.repeat(300)}.js`, 404],
+      [`/${'d/'.repeat(3000)}x.js`, 404],
+      ['/loop/x.js', 404],
     ];
     for (const [target, status] of attempts) {
       const reply = await http(running.url, target);

@@ -92,10 +92,11 @@ describe('login to Dovecot', () => {
     const error = await rejectionOf(login, 'second login', 15_000);
     expect(error).toBeInstanceOf(ServerError);
     expect((error as ServerError).inUse).toBe(true);
-    // Dovecot closes the connection after [IN-USE]: the second session is over, with a typed error.
+    // Dovecot closes the connection after [IN-USE]: the second session is over, with a typed error. Which one
+    // is a race: the end of stream if it arrives first, a reset if CAPA is written to the closed socket first.
     const closed = await rejectionOf(second.capa(), 'CAPA after [IN-USE]');
     expect(closed).toBeInstanceOf(Pop3Error);
-    expect((closed as Pop3Error).code).toBe(ErrorCode.UnexpectedEnd);
+    expect([ErrorCode.UnexpectedEnd, ErrorCode.Connection]).toContain((closed as Pop3Error).code);
     expect(second.state).toBe('failed');
     await within(first.quit(), 'QUIT of the first session');
     await expectLoggedIn(await sessions.loggedIn(user), user);

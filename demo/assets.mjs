@@ -26,22 +26,31 @@ export function readLocales() {
 }
 
 /**
- * The sample mailbox as the page's offline server loads it: the account of the users file and the messages
- * of the Maildir (cur/ and new/) in delivery order, each with the UID MaildirStore gives it (the unique
- * name's base), so the page's offline server and the embedded server list the same mailbox.
+ * The sample mailbox as the page's offline server loads it: the first account of the users file (read as
+ * `pop3kit serve --users` reads it: the name ends at the first `:`, the password is the rest of the line) and
+ * the messages of the Maildir (cur/ and new/, dot files left out) in delivery order, each with the UID
+ * MaildirStore gives it (the unique name's base), so the page's offline server and the embedded server list
+ * the same mailbox. (This is Node run by rollup without TypeScript, so it cannot import MaildirStore.)
+ * @param {string} [root] the sample Maildir (demo/sample-mailbox/)
  */
-export function readSampleMailbox() {
-  const account = readFileSync(path.join(sampleDir, 'users'), 'utf8')
+export function readSampleMailbox(root = sampleDir) {
+  const account = readFileSync(path.join(root, 'users'), 'utf8')
     .split('\n')
-    .find((line) => line.trim() !== '' && !line.startsWith('#'));
-  const [user = '', password = ''] = (account ?? '').split(':');
+    .map((line) => line.replace(/\r$/, ''))
+    .find((line) => line.trim() !== '' && !line.trim().startsWith('#'));
+  const line = account ?? '';
+  const colon = line.indexOf(':');
+  const user = colon < 1 ? '' : line.slice(0, colon);
+  const password = colon < 1 ? '' : line.slice(colon + 1);
   if (user === '' || password === '') throw new Error('sample mailbox: the users file has no name:password line');
   /** @type {{ file: string, uid: string }[]} */
   const files = [];
   for (const folder of ['cur', 'new']) {
-    const dir = path.join(sampleDir, user, folder);
+    const dir = path.join(root, user, folder);
     if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) files.push({ file: path.join(dir, name), uid: name.split(':')[0] ?? name });
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith('.')) files.push({ file: path.join(dir, name), uid: name.split(':')[0] ?? name });
+    }
   }
   const seconds = (/** @type {string} */ uid) => Number(/^\d+/.exec(uid)?.[0] ?? Infinity);
   files.sort((a, b) => seconds(a.uid) - seconds(b.uid) || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));

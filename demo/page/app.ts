@@ -6,28 +6,38 @@
 import type { Pop3Error } from '../../core/errors.js';
 import { OfflineServer, type SampleMailbox } from './offline-server.js';
 import { DemoSession, type DemoCommand, type DemoSessionEvent, type Endpoint, type Outcome } from './session.js';
-import { ConnectionError } from '../../core/client/errors.js';
+import { AbortError, ConnectionError, toPop3Error } from '../../core/client/errors.js';
 import type { DemoConfig, DemoTarget } from './demo-config-types.js';
 
 /** Where the learner can connect: the offline server, or a target through the proxy. */
 export type Place = { readonly kind: 'offline' } | { readonly kind: 'proxy'; readonly target: DemoTarget };
 
+/** What the App tells its listeners (see {@link App.on}). */
 export type AppEvent =
-  /** A session was opened (or the current one replaced); undefined when none is open any more. */
+  /**
+   * A session was opened (or the current one replaced); undefined when none is open any more, or when a
+   * connection being made was given up (disconnect()).
+   */
   | { readonly type: 'session'; readonly session: DemoSession | undefined }
-  /** Something happened in the current session. */
+  /** Something happened in the current session, or in the one the latest connect() is opening. */
   | { readonly type: 'session-event'; readonly session: DemoSession; readonly event: DemoSessionEvent }
   /** Connecting started or failed (the error explains why, for the connect panel and the status line). */
   | { readonly type: 'connecting'; readonly place: Place }
   | { readonly type: 'connect-failed'; readonly place: Place; readonly error: Pop3Error }
-  /** The mailbox was put back to the sample (the mailbox view forgets what it knew). */
-  | { readonly type: 'mailbox-reset' };
+  /** The mailbox of `place` was put back to the sample (the mailbox view forgets what it knew). */
+  | { readonly type: 'mailbox-reset'; readonly place: Place };
 
+/** How long a server may take to let go of a mailbox after QUIT or a dropped connection, in ms. */
+const RELEASE_DELAY = 150;
+
+/** The page's shared state: see the module comment. */
 export class App {
   readonly config: DemoConfig | undefined;
   readonly offline: OfflineServer;
   #session: DemoSession | undefined;
   #place: Place | undefined;
+  /** The connect() in progress, if any: a newer one, or disconnect(), aborts it. */
+  #attempt: AbortController | undefined;
   readonly #listeners = new Set<(event: AppEvent) => void>();
 
   constructor(config: DemoConfig | undefined, sample: SampleMailbox) {
@@ -67,34 +77,59 @@ export class App {
    * open one to `place`. Rejects with the reason when the connection cannot be made; the App then has no
    * session and has told its listeners. An offline session always has a seed (a random one unless given),
    * kept in its endpoint, so that it can be replayed exactly from a link.
+   *
+   * Only the latest call counts: a connect() still in progress when another one (or disconnect()) is called
+   * is aborted and rejects with POP3_ERR_ABORTED, its connection closed, and never becomes the session.
    */
   async connect(place: Place, options: { seed?: number } = {}): Promise<DemoSession> {
     this.disconnect();
+    const attempt = new AbortController();
+    this.#attempt = attempt;
     this.#emit({ type: 'connecting', place });
     const seed = options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
     try {
-      const session = await DemoSession.open(this.endpoint(place, { seed }), (event, from) => {
-        // A replaced session's last events (its close) are no one's business any more.
-        if (this.#session === undefined || this.#session === from) this.#emit({ type: 'session-event', session: from, event });
-      });
+      const session = await DemoSession.open(
+        this.endpoint(place, { seed }),
+        (event, from) => {
+          // The current session's events, and those of the session this attempt opens while it is the latest;
+          // a replaced or abandoned session's last events (its close) are no one's business any more.
+          if (from === this.#session || (this.#session === undefined && this.#attempt === attempt)) {
+            this.#emit({ type: 'session-event', session: from, event });
+          }
+        },
+        { signal: attempt.signal },
+      );
+      if (this.#attempt !== attempt) {
+        // Greeted just as a newer attempt started (the abort came too late to stop it).
+        session.close();
+        throw new AbortError('connecting aborted: another connection was started');
+      }
+      this.#attempt = undefined;
       this.#session = session;
       this.#place = place;
       this.#emit({ type: 'session', session });
       return session;
     } catch (error) {
-      const failure = error instanceof Error && 'code' in error ? (error as Pop3Error) : new ConnectionError(String(error));
-      this.#emit({ type: 'connect-failed', place, error: failure });
+      const failure = toPop3Error(error);
+      // A replaced attempt fails quietly: the newer one speaks for the App now.
+      if (this.#attempt === attempt) {
+        this.#attempt = undefined;
+        this.#emit({ type: 'connect-failed', place, error: failure });
+      }
       throw failure;
     }
   }
 
-  /** Drop the current session, if any, without QUIT. */
+  /** Drop the current session, if any, without QUIT, and give up a connection being made. */
   disconnect(): void {
     const session = this.#session;
-    if (session === undefined) return;
+    const attempt = this.#attempt;
+    if (session === undefined && attempt === undefined) return;
     this.#session = undefined;
     this.#place = undefined;
-    session.close();
+    this.#attempt = undefined;
+    attempt?.abort();
+    session?.close();
     this.#emit({ type: 'session', session: undefined });
   }
 
@@ -112,18 +147,16 @@ export class App {
    * or the place cannot be reset (a real server); rejects when the demo server could not be asked.
    */
   async resetMailbox(place: Place): Promise<boolean> {
-    const reset = async () => {
-      if (place.kind === 'offline') return this.offline.reset();
-      if (!place.target.embedded) return false;
-      const response = await fetch('api/reset-mailbox', { method: 'POST' });
-      if (response.status === 409) return false;
-      if (!response.ok) throw new Error(`api/reset-mailbox: HTTP ${response.status}`);
-      return true;
-    };
-    // A server releases the mailbox just after its +OK to QUIT, so a reset right after QUIT may find it
-    // still held for a moment: try once more.
-    const done = (await reset()) || (await new Promise((resolve) => setTimeout(resolve, 150)), await reset());
-    if (done) this.#emit({ type: 'mailbox-reset' });
+    if (place.kind === 'proxy' && !place.target.embedded) return false;
+    const reset = place.kind === 'offline' ? async () => this.offline.reset() : resetEmbedded;
+    // A server releases the mailbox just after its +OK to QUIT (or once it sees a dropped connection), so a
+    // reset right then may find it still held for a moment: try once more.
+    let done = await reset();
+    if (!done) {
+      await new Promise((resolve) => setTimeout(resolve, RELEASE_DELAY));
+      done = await reset();
+    }
+    if (done) this.#emit({ type: 'mailbox-reset', place });
     return done;
   }
 
@@ -144,7 +177,15 @@ export class App {
   }
 }
 
-/** The same place (for selects and replays). */
+/** `POST api/reset-mailbox` to the demo server: false when its mailbox is held (409). */
+async function resetEmbedded(): Promise<boolean> {
+  const response = await fetch('api/reset-mailbox', { method: 'POST' });
+  if (response.status === 409) return false;
+  if (!response.ok) throw new Error(`api/reset-mailbox: HTTP ${response.status}`);
+  return true;
+}
+
+/** A key that is the same for the same place (for selects and replays). */
 export function placeKey(place: Place): string {
   return place.kind === 'offline' ? 'offline' : `proxy:${place.target.target}`;
 }

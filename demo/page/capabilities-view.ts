@@ -3,15 +3,19 @@
  * it, with what it means, what the client understood of its value, and the RFC section defining it. Tags the
  * page does not know are shown as such. Before any CAPA, a button asks for it.
  */
+import type { Pop3Error } from '../../core/errors.js';
 import type { App, AppEvent } from './app.js';
 import { type CapabilityItem, capaLines, describeCapabilities } from './capabilities-model.js';
 import { onLanguageChange, t } from './i18n.js';
 import { availabilityOf } from './palette-commands.js';
 import { h, setText } from './dom.js';
+import { setUsable, usable } from './dom.js';
 import { describeError } from './response-codes.js';
 
-type Asking = { readonly kind: 'idle' } | { readonly kind: 'sending' } | { readonly kind: 'failed'; readonly error: string };
+/** Where the view's own CAPA is; a failure keeps the error, described in the language of the moment. */
+type Asking = { readonly kind: 'idle' } | { readonly kind: 'sending' } | { readonly kind: 'failed'; readonly error: Pop3Error };
 
+/** Mount the capabilities view in `root`: the current session's CAPA answer, tag by tag, and a button to ask. */
 export function mountCapabilities(root: HTMLElement, app: App): void {
   root.classList.add('controls-capabilities');
   let asking: Asking = { kind: 'idle' };
@@ -24,10 +28,14 @@ export function mountCapabilities(root: HTMLElement, app: App): void {
   root.replaceChildren(intro, status, beforeLogin, h('div', { class: 'controls-buttons' }, button), list);
 
   button.addEventListener('click', () => {
+    if (!usable(button)) return;
+    const session = app.session;
     asking = { kind: 'sending' };
     render();
     void app.run({ verb: 'CAPA' }).then((outcome) => {
-      asking = outcome.ok ? { kind: 'idle' } : { kind: 'failed', error: describeError(outcome.error) };
+      // The answer of a session that has been replaced since says nothing about the current one.
+      if (app.session !== session) return;
+      asking = outcome.ok ? { kind: 'idle' } : { kind: 'failed', error: outcome.error };
       render();
     });
   });
@@ -44,7 +52,7 @@ export function mountCapabilities(root: HTMLElement, app: App): void {
     let kind = 'info';
     if (asking.kind === 'sending') line = t('capabilities.sending');
     else if (asking.kind === 'failed') {
-      line = t('capabilities.failed', { error: asking.error });
+      line = t('capabilities.failed', { error: describeError(asking.error) });
       kind = 'error';
     } else if (session === undefined) line = t('capabilities.noSession');
     else if (caps === undefined) line = t('capabilities.none');
@@ -58,7 +66,8 @@ export function mountCapabilities(root: HTMLElement, app: App): void {
 
     setText(button, t(caps === undefined ? 'capabilities.send' : 'capabilities.sendAgain'));
     const can = open && availabilityOf('CAPA', session.engine).available;
-    button.disabled = !can || asking.kind === 'sending';
+    // aria-disabled: the button keeps the keyboard focus while its CAPA is on the way.
+    setUsable(button, can && asking.kind !== 'sending');
     button.hidden = session === undefined;
 
     list.replaceChildren(...items.map(itemElement));

@@ -8,6 +8,7 @@ import type { Pop3Error } from '../../core/errors.js';
 import { type App, type AppEvent, type Place, placeKey } from './app.js';
 import { onLanguageChange, t } from './i18n.js';
 import { h, setText, uniqueId } from './dom.js';
+import { setUsable, usable } from './dom.js';
 import { describeError } from './response-codes.js';
 import { announce } from './status.js';
 
@@ -22,6 +23,7 @@ interface StatusLine {
   readonly place?: Place;
 }
 
+/** Mount the connect panel in `root`: it follows the App's events and acts with connect, disconnect and resetMailbox. */
 export function mountConnectPanel(root: HTMLElement, app: App): void {
   root.classList.add('controls-connect');
   let selected = placeKey(app.defaultPlace);
@@ -120,9 +122,10 @@ export function mountConnectPanel(root: HTMLElement, app: App): void {
     const place = placeOf(selected);
     const session = app.session;
     const open = session !== undefined && !session.closed;
-    connectButton.disabled = busy;
-    disconnectButton.disabled = busy || !open;
-    resetButton.disabled = busy || resetting || !canReset(place);
+    // aria-disabled, not disabled: the button just pressed keeps the keyboard focus while it cannot be used.
+    setUsable(connectButton, !busy);
+    setUsable(disconnectButton, !busy && open);
+    setUsable(resetButton, !busy && !resetting && canReset(place));
     setText(resetHelp, t(canReset(place) ? 'connect.resetHelp' : 'connect.resetImpossible'));
     showLine(statusLine, status);
     setText(hintLine, status.hint ? t(status.hint) : '');
@@ -149,6 +152,7 @@ export function mountConnectPanel(root: HTMLElement, app: App): void {
   });
 
   connectButton.addEventListener('click', () => {
+    if (!usable(connectButton)) return;
     const place = placeOf(selected);
     resetResult = undefined;
     // The outcome arrives as App events ('session' or 'connect-failed'); the rejection is handled there.
@@ -156,10 +160,12 @@ export function mountConnectPanel(root: HTMLElement, app: App): void {
   });
 
   disconnectButton.addEventListener('click', () => {
+    if (!usable(disconnectButton)) return;
     app.disconnect();
   });
 
   resetButton.addEventListener('click', () => {
+    if (!usable(resetButton)) return;
     const place = placeOf(selected);
     resetting = true;
     resetResult = { key: 'connect.resetting', params: {}, kind: 'info' };

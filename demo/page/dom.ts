@@ -43,3 +43,18 @@ export function uniqueId(prefix: string): string {
 export function setText(element: Element, text: string): void {
   if (element.textContent !== text) element.textContent = text;
 }
+
+/**
+ * Make a button usable or not without `disabled`: a disabled button drops the keyboard focus (to the page's
+ * body) when it has it, e.g. the button just pressed while its command runs. It stays focusable and says it
+ * is unusable with aria-disabled (styled in app.css); its click handler must check `usable()` first.
+ */
+export function setUsable(element: HTMLButtonElement, usable: boolean): void {
+  element.disabled = false;
+  element.setAttribute('aria-disabled', String(!usable));
+}
+
+/** Whether a button set with `setUsable` may act on a click. */
+export function usable(element: HTMLButtonElement): boolean {
+  return element.getAttribute('aria-disabled') !== 'true';
+}

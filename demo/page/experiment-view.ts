@@ -14,6 +14,7 @@ import {
 } from './experiments.js';
 import { h, setText } from './dom.js';
 import { onLanguageChange, t } from './i18n.js';
+import { setUsable } from './dom.js';
 import { button, type LearnContext, rebuildIf, wireList } from './lesson-dom.js';
 import { credentialsFor, learnPlace } from './lesson-place.js';
 
@@ -23,6 +24,7 @@ interface Card {
   render(): void;
 }
 
+/** Mount the "break it" experiments in `root`; a running experiment sets `context.activity`. */
 export function mountExperiments(root: HTMLElement, app: App, context: LearnContext): void {
   const intro = h('p', { class: 'learn-experiments-intro' });
   const list = h('ul', { class: 'learn-experiments' });
@@ -55,7 +57,8 @@ export function mountExperiments(root: HTMLElement, app: App, context: LearnCont
       setText(title, t(`${base}.title`));
       setText(what, t(`${base}.what`));
       setText(run, running ? t('experiments.running') : result === undefined ? t('experiments.run') : t('experiments.runAgain'));
-      run.disabled = context.activity !== 'learner';
+      // aria-disabled: the pressed button keeps the keyboard focus while its experiment runs.
+      setUsable(run, context.activity === 'learner');
       article.dataset.state = running ? 'running' : result === undefined ? 'idle' : 'done';
       // Both lists are live or read as they grow: rebuilt only when they change.
       const language = t('experiments.run');
@@ -104,8 +107,8 @@ export function mountExperiments(root: HTMLElement, app: App, context: LearnCont
         result = ended;
         running = false;
         context.activity = 'learner';
+        // No focus() here: the button kept the focus, and a learner who went elsewhere meanwhile stays there.
         render();
-        run.focus();
       });
     });
     return { experiment, run, render };

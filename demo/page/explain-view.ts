@@ -22,6 +22,7 @@ export type Selection =
   | { readonly kind: 'entry'; readonly entry: TranscriptEntry; readonly session: DemoSession | undefined }
   | { readonly kind: 'error'; readonly error: Pop3Error; readonly where: string };
 
+/** How a selection is made: whether the transcript line takes the focus, whether the panel scrolls into view. */
 export interface SelectOptions {
   /** Move keyboard focus to the line in the transcript (the "back to the line" button). */
   readonly focusLine?: boolean;
@@ -38,10 +39,6 @@ const selectionListeners = new Set<SelectionListener>();
 export function selectLine(next: Selection | undefined, options: SelectOptions = {}): void {
   selection = next;
   for (const listener of selectionListeners) listener(next, options);
-}
-
-export function currentSelection(): Selection | undefined {
-  return selection;
 }
 
 /** Listen to selections; returns the unsubscribe function. */
@@ -71,6 +68,7 @@ export function marker(from: TranscriptEntry['from']): string {
   return t(`transcript.markers.${from}`);
 }
 
+/** Mount the explain panel in `root`: it explains whatever `selectLine` selects, and forgets it with its session. */
 export function mountExplain(root: HTMLElement, app: App): void {
   root.classList.add('explain-view');
   const live = h('p', { class: 'visually-hidden' });
@@ -309,7 +307,7 @@ let pictures: boolean | undefined;
  * Whether the fonts can draw ␍ and ␊ (U+240D, U+240A): many Linux systems have no font with these control
  * pictures and would show empty boxes. A missing glyph draws the same box as a code point no font has.
  */
-export function controlPictures(): boolean {
+function controlPictures(): boolean {
   if (pictures !== undefined) return pictures;
   pictures = false;
   try {

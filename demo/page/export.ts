@@ -13,7 +13,9 @@
  */
 import { type DemoCommand, describe, type Endpoint, rawCredential, type TranscriptEntry, withTarget } from './session.js';
 
+/** The formats, in the order the Share tab offers them. */
 export const EXPORT_FORMATS = ['transcript', 'openssl', 'python', 'node', 'browser'] as const;
+/** One of {@link EXPORT_FORMATS}. */
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** Where the exported session goes: the server the page talked to, or for offline mode the same sample served by `pop3kit serve`. */
@@ -32,6 +34,7 @@ export interface ExportTarget {
   readonly proxyUrl: string;
 }
 
+/** What an export is made from: a session's transcript and recorded commands, and where it went. */
 export interface ExportInput {
   readonly entries: readonly TranscriptEntry[];
   /** The commands as recorded (passwords `*`). */
@@ -99,9 +102,9 @@ export function exportFile(format: ExportFormat): { readonly name: string; reado
 // ─── The transcript ───────────────────────────────────────────────────────────────────────────────────────
 
 /**
- * `C: ` and `S: ` lines, one per line on the wire, CRLF as line ends (RFC examples put them in text, so the
- * line end is the file's: LF). A body's lines are as they crossed the wire: dot-stuffed, with the final `.`.
- * The page's own notes (connected, closed) are left out.
+ * `C: ` and `S: ` lines, one per line on the wire. Each ends with LF, as in the RFCs' examples: the CRLF that
+ * ended it on the wire is implied. A body's lines are as they crossed the wire: dot-stuffed, with the final
+ * `.`. The page's own notes (connected, closed) are left out.
  */
 export function transcriptText(entries: readonly TranscriptEntry[]): string {
   const lines: string[] = [];
@@ -137,17 +140,15 @@ function decodeWire(bytes: Uint8Array): string {
   }
 }
 
-/** Control characters other than tab as `^X` / `\x..`, so a line stays one line. */
+/**
+ * Control characters other than tab as `^X`, and Unicode line breaks as `\uXXXX`, so that a line stays one
+ * line: in the transcript, and in a `#` or `//` comment of the exported code.
+ */
 function printable(line: string): string {
   return line.replace(/[\0-\x08\x0a-\x1f\x7f\u0085\u2028\u2029]/g, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x20 ? `^${String.fromCharCode(code + 0x40)}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
-}
-
-/** Text safe inside a `#` or `//` comment. */
-function comment(text: string): string {
-  return printable(text);
 }
 
 // ─── By hand: nc, telnet, openssl s_client ────────────────────────────────────────────────────────────────
@@ -168,19 +169,19 @@ export function opensslText(input: ExportInput): string {
   if (target.tls) {
     open = `openssl s_client -connect ${where} -crlf -quiet -verify_return_error`;
     head.push(
-      `# ${comment(where)} speaks POP3 inside TLS from the first byte (implicit TLS, RFC 8314). In the page, the proxy`,
+      `# ${printable(where)} speaks POP3 inside TLS from the first byte (implicit TLS, RFC 8314). In the page, the proxy`,
       '# opened that TLS connection and the page spoke plain POP3 to the proxy; by hand, openssl does the TLS:',
-      `#   ${comment(open)}`,
+      `#   ${printable(open)}`,
     );
   } else {
     open = `nc -C ${plainHost} ${target.port}`;
     head.push(
-      `# ${comment(where)} speaks plain POP3: no TLS, everything (passwords too) crosses the network readable.`,
+      `# ${printable(where)} speaks plain POP3: no TLS, everything (passwords too) crosses the network readable.`,
       '# POP3 ends lines with CRLF, so use netcat with -C (OpenBSD netcat) or telnet, which sends CRLF:',
-      `#   ${comment(open)}`,
-      `#   telnet ${comment(plainHost)} ${target.port}`,
+      `#   ${printable(open)}`,
+      `#   telnet ${printable(plainHost)} ${target.port}`,
       `# A server that offers STLS${target.stls ? ' (this one does)' : ''} can be upgraded to TLS before you log in:`,
-      `#   openssl s_client -connect ${comment(where)} -starttls pop3 -crlf -quiet`,
+      `#   openssl s_client -connect ${printable(where)} -starttls pop3 -crlf -quiet`,
     );
   }
   head.push(
@@ -190,15 +191,18 @@ export function opensslText(input: ExportInput): string {
     '# [redacted] stands for what you type yourself: the password (PASS), the APOP digest (MD5 of the',
     "# greeting's <timestamp> followed by the password), or a SASL exchange in base64.",
     '',
-    `$ ${comment(open)}`,
+    `$ ${printable(open)}`,
   );
   return `${head.join('\n')}\n${transcriptText(input.entries)}`;
 }
 
 // ─── Python poplib ────────────────────────────────────────────────────────────────────────────────────────
 
-/** A Python string literal (a JSON string is one: same escapes, UTF-8 source). */
-function py(text: string): string {
+/**
+ * A string literal for Python and JavaScript alike: a JSON string is one in both (the same escapes; the
+ * scripts are UTF-8 source).
+ */
+function literal(text: string): string {
   return JSON.stringify(text);
 }
 
@@ -220,7 +224,7 @@ export function pythonScript(input: ExportInput): string {
     'import poplib',
     ...(usesSsl ? ['import ssl'] : []),
     '',
-    `HOST = ${py(target.host.replace(/^\[|\]$/g, ''))}`,
+    `HOST = ${literal(target.host.replace(/^\[|\]$/g, ''))}`,
     `PORT = ${target.port}`,
     '',
     '',
@@ -258,24 +262,24 @@ export function pythonScript(input: ExportInput): string {
 }
 
 function pythonCommand(command: DemoCommand): string[] {
-  const label = `# ${comment(describe(command))}`;
+  const label = `# ${printable(describe(command))}`;
   switch (command.verb) {
     case 'USER':
-      return [`show(pop.user, ${py(command.name)})`];
+      return [`show(pop.user, ${literal(command.name)})`];
     case 'PASS':
       return ['show(pop.pass_, password)'];
     case 'APOP':
-      return [`show(pop.apop, ${py(command.name)}, password)`];
+      return [`show(pop.apop, ${literal(command.name)}, password)`];
     case 'AUTH':
       if (command.mechanism === 'PLAIN') {
         return [
           '# AUTH PLAIN: poplib has no SASL support; its internal _shortcmd sends the command with the initial response.',
-          `show(pop._shortcmd, "AUTH PLAIN " + base64.b64encode(("\\0" + ${py(command.name)} + "\\0" + password).encode()).decode())`,
+          `show(pop._shortcmd, "AUTH PLAIN " + base64.b64encode(("\\0" + ${literal(command.name)} + "\\0" + password).encode()).decode())`,
         ];
       }
       return [
         `# AUTH ${command.mechanism}: poplib has no SASL support; this logs in with USER and PASS instead.`,
-        `show(pop.user, ${py(command.name)})`,
+        `show(pop.user, ${literal(command.name)})`,
         'show(pop.pass_, password)',
       ];
     case 'STAT':
@@ -304,14 +308,14 @@ function pythonCommand(command: DemoCommand): string[] {
     case 'LANG':
       return command.tag === undefined
         ? ['# LANG (RFC 6856): poplib has no method for it; its internal _longcmd reads the list.', 'show(pop._longcmd, "LANG")']
-        : ['# LANG (RFC 6856): poplib has no method for it; its internal _shortcmd sends it.', `show(pop._shortcmd, ${py(`LANG ${command.tag}`)})`];
+        : ['# LANG (RFC 6856): poplib has no method for it; its internal _shortcmd sends it.', `show(pop._shortcmd, ${literal(`LANG ${command.tag}`)})`];
     case 'RAW': {
       const credential = rawCredential(command.line);
       if (credential?.kind === 'PASS') return ['# A raw PASS line, with the password read above.', 'show(pop._shortcmd, "PASS " + password)'];
-      if (credential?.kind === 'APOP') return [`# A raw APOP line: poplib computes the digest.`, `show(pop.apop, ${py(credential.prefix.split(' ')[1] ?? '')}, password)`];
-      if (credential !== undefined) return [`# ${comment(credential.shown)}: a raw SASL line with credentials, left out.`];
+      if (credential?.kind === 'APOP') return [`# A raw APOP line: poplib computes the digest.`, `show(pop.apop, ${literal(credential.prefix.split(' ')[1] ?? '')}, password)`];
+      if (credential !== undefined) return [`# ${printable(credential.shown)}: a raw SASL line with credentials, left out.`];
       const method = command.multiline === true ? 'pop._longcmd' : 'pop._shortcmd';
-      return [`${label} (a raw line: poplib's internal ${method.slice(4)} sends it as typed)`, `show(${method}, ${py(command.line)})`];
+      return [`${label} (a raw line: poplib's internal ${method.slice(4)} sends it as typed)`, `show(${method}, ${literal(command.line)})`];
     }
   }
 }
@@ -321,7 +325,7 @@ function hasPassword(command: DemoCommand): boolean {
 }
 
 function targetComments(target: ExportTarget, mark: '#' | '//'): string[] {
-  const where = comment(`${target.host}:${target.port}`);
+  const where = printable(`${target.host}:${target.port}`);
   const lines: string[] = [];
   if (target.offline) {
     lines.push(
@@ -337,11 +341,6 @@ function targetComments(target: ExportTarget, mark: '#' | '//'): string[] {
 }
 
 // ─── pop3kit ──────────────────────────────────────────────────────────────────────────────────────────────
-
-/** A JavaScript string literal. */
-function js(text: string): string {
-  return JSON.stringify(text);
-}
 
 const SHOW_TS = [
   '/** Run one call and print its answer; a -ERR is printed, not thrown, as in the page. */',
@@ -376,7 +375,7 @@ export function nodeScript(input: ExportInput): string {
     );
   }
   const port = target.tls && target.port === 995 ? '' : `, port: ${target.port}`;
-  out.push(`const client = await connect({ host: ${js(target.host.replace(/^\[|\]$/g, ''))}${port}, tls: '${tls}' });`);
+  out.push(`const client = await connect({ host: ${literal(target.host.replace(/^\[|\]$/g, ''))}${port}, tls: '${tls}' });`);
   if (tls === 'starttls') out.push('// tls: starttls upgraded the connection with STLS before anything else was sent.');
   out.push('console.log(client.greeting?.text);', ...calls.lines);
   return `${out.join('\n')}\n`;
@@ -414,7 +413,7 @@ export function browserScript(input: ExportInput): string {
     );
   }
   out.push(
-    `const transport = await openWebSocketTransport(${js(url)}, ${options});`,
+    `const transport = await openWebSocketTransport(${literal(url)}, ${options});`,
     'const client = new Pop3Client(transport);',
     'console.log((await client.connect()).text);',
   );
@@ -435,8 +434,8 @@ function clientCommands(commands: readonly DemoCommand[], extra: string): { line
   const login = (username: string, mechanism: string, what: string) => {
     usesPassword = true;
     return [
-    ...unsafe,
-    `await show(${js(what)}, () => client.login({ username: ${js(username)}, password, mechanism: ${js(mechanism)}${extra} }));`,
+      ...unsafe,
+      `await show(${literal(what)}, () => client.login({ username: ${literal(username)}, password, mechanism: ${literal(mechanism)}${extra} }));`,
     ];
   };
   for (let i = 0; i < commands.length; i++) {
@@ -448,7 +447,7 @@ function clientCommands(commands: readonly DemoCommand[], extra: string): { line
           out.push('// USER and PASS: login() sends both (pipelined when the server allows).', ...login(command.name, 'USER', 'USER/PASS'));
           i++;
         } else {
-          out.push(`// USER ${comment(command.name)} without PASS: Pop3Client sends USER only as part of login().`);
+          out.push(`// USER ${printable(command.name)} without PASS: Pop3Client sends USER only as part of login().`);
         }
         break;
       case 'PASS':
@@ -482,25 +481,25 @@ function clientCommands(commands: readonly DemoCommand[], extra: string): { line
       case 'UIDL': {
         const method = command.verb === 'LIST' ? 'list' : 'uidl';
         const arg = command.message === undefined ? '' : String(command.message);
-        out.push(`await show(${js(describe(command))}, () => client.${method}(${arg}));`);
+        out.push(`await show(${literal(describe(command))}, () => client.${method}(${arg}));`);
         break;
       }
       case 'RETR':
-        out.push(`await show(${js(describe(command))}, () => client.retr(${command.message}));`);
+        out.push(`await show(${literal(describe(command))}, () => client.retr(${command.message}));`);
         break;
       case 'DELE':
-        out.push(`await show(${js(describe(command))}, () => client.dele(${command.message}));`);
+        out.push(`await show(${literal(describe(command))}, () => client.dele(${command.message}));`);
         break;
       case 'TOP':
-        out.push(`await show(${js(describe(command))}, () => client.top(${command.message}, ${command.lines}));`);
+        out.push(`await show(${literal(describe(command))}, () => client.top(${command.message}, ${command.lines}));`);
         break;
       case 'LANG':
-        out.push(`await show(${js(describe(command))}, () => client.lang(${command.tag === undefined ? '' : js(command.tag)}));`);
+        out.push(`await show(${literal(describe(command))}, () => client.lang(${command.tag === undefined ? '' : literal(command.tag)}));`);
         break;
       case 'RAW': {
         const credential = rawCredential(command.line);
         const shown = credential === undefined ? command.line : credential.shown;
-        out.push(`// ${comment(shown)}: a raw line; Pop3Client has no call for it (Pop3ClientEngine's raw() sends one).`);
+        out.push(`// ${printable(shown)}: a raw line; Pop3Client has no call for it (Pop3ClientEngine's raw() sends one).`);
         break;
       }
     }

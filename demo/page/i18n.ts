@@ -13,22 +13,35 @@ type Strings = { readonly [key: string]: string | Strings };
 let strings: Strings = {};
 let current: Language = 'en';
 const listeners = new Set<() => void>();
+/** Counts language changes: a load that finishes after a later change is thrown away. */
+let generation = 0;
 
-/** Load a language's strings and tell every listener (the views re-render their text). */
+/**
+ * Load a language's strings and tell every listener (the views re-render their text). When the language is
+ * changed again before the strings arrive, the later choice wins whichever load finishes last.
+ */
 export async function setLanguage(language: Language, base: URL = new URL('locales/', document.baseURI)): Promise<void> {
+  const mine = ++generation;
   const response = await fetch(new URL(`${language}.json`, base));
   if (!response.ok) throw new Error(`locales/${language}.json: HTTP ${response.status}`);
-  useStrings(language, (await response.json()) as Strings);
+  const loaded = (await response.json()) as Strings;
+  if (mine === generation) apply(language, loaded);
 }
 
-/** Use strings already loaded (tests, and the language switcher's second visit). */
+/** Use strings already loaded (tests). */
 export function useStrings(language: Language, loaded: Strings): void {
+  generation++;
+  apply(language, loaded);
+}
+
+function apply(language: Language, loaded: Strings): void {
   strings = loaded;
   current = language;
   document.documentElement.lang = language;
   for (const listener of listeners) listener();
 }
 
+/** The language the page shows now. */
 export function language(): Language {
   return current;
 }
@@ -52,7 +65,7 @@ export function onLanguageChange(listener: () => void): () => void {
 export function t(key: string, params: Readonly<Record<string, string | number>> = {}): string {
   const found = lookup(key);
   if (typeof found !== 'string') return key;
-  return found.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+  return found.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
 }
 
 /** Whether `key` names a string (for optional explanations). */

@@ -14,6 +14,7 @@ import { mountShare } from './share-view.js';
 const TABS = ['lesson', 'break', 'share'] as const;
 type Tab = (typeof TABS)[number];
 
+/** Mount the learn panel (its tabs and the views in them) in `root`. */
 export function mountLearn(root: HTMLElement, app: App): void {
   root.textContent = '';
   const context = new LearnContext();

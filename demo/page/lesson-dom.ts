@@ -46,6 +46,7 @@ export function wireList(lines: readonly PanelLine[]): HTMLOListElement {
 /** What drives the App's session besides the learner: an experiment, or a level's model solution. */
 export type LearnActivity = 'learner' | 'experiment' | 'solution';
 
+/** Shared by the learn views: what drives the App's session now, with listeners to its changes. */
 export class LearnContext {
   #activity: LearnActivity = 'learner';
   readonly #listeners = new Set<(activity: LearnActivity) => void>();

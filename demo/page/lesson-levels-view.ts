@@ -6,10 +6,13 @@
  * here). "Show a solution" plays a model solution in the App's session, for everyone to see in the
  * transcript.
  */
+import type { Pop3Error } from '../../core/errors.js';
 import type { App, Place } from './app.js';
 import { h, setText } from './dom.js';
 import { onLanguageChange, t } from './i18n.js';
+import { setUsable, usable } from './dom.js';
 import { button, type LearnContext, rebuildIf, wireList } from './lesson-dom.js';
+import { describeError } from './response-codes.js';
 import { credentialsFor, holdsSample, inspectMailbox, learnPlace, type MailboxLook, wait } from './lesson-place.js';
 import {
   EMPTY_RECORD,
@@ -39,13 +42,15 @@ interface Attempt {
   interrupted: boolean;
 }
 
+/** Mount the levels in `root`; `context` tells them when an experiment takes the session over. */
 export function mountLevels(root: HTMLElement, app: App, context: LearnContext): void {
   const before = sampleMessages(app.offline.sample);
   const sender = targetSender(before);
   let selected: LevelId = LEVELS[0]!.id;
   let attempt: Attempt | undefined;
   let busy = false;
-  let error: string | undefined;
+  /** What went wrong, made in the language of the moment (so a language change re-renders it). */
+  let error: (() => string) | undefined;
 
   const heading = h('h3', { id: 'learn-levels-title' });
   const intro = h('p', { class: 'learn-levels-intro muted' });
@@ -100,14 +105,15 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
 
     const mine = attempt !== undefined && attempt.level.id === current.id ? attempt : undefined;
     const place = learnPlace(app);
-    const usable = holdsSample(place);
+    const sampleHere = holdsSample(place);
     setText(start, mine === undefined ? t('levels.start') : t('levels.retry'));
     setText(check, t('levels.check'));
     setText(solve, t('levels.solve'));
     const idle = !busy && context.activity === 'learner';
-    start.disabled = !idle || !usable;
-    check.disabled = !idle || mine === undefined;
-    solve.disabled = !idle || !usable || credentialsFor(app, place) === undefined;
+    // aria-disabled: the pressed button keeps the keyboard focus while its work runs.
+    setUsable(start, idle && sampleHere);
+    setUsable(check, idle && mine !== undefined);
+    setUsable(solve, idle && sampleHere && credentialsFor(app, place) !== undefined);
 
     const record = mine?.record ?? EMPTY_RECORD;
     score.hidden = mine === undefined;
@@ -115,11 +121,12 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
 
     verdictBox.dataset.status = mine?.verdict?.status ?? (error === undefined ? 'none' : 'fail');
     // A live region: rebuilt only when what it says changed.
-    const signature = JSON.stringify([error, usable, mine && [mine.interrupted, mine.verdict, mine.solved, mine.look], current.id, t('levels.title')]);
+    const problem = error?.();
+    const signature = JSON.stringify([problem, sampleHere, mine && [mine.interrupted, mine.verdict, mine.solved, mine.look], current.id, t('levels.title')]);
     rebuildIf(verdictBox, signature, () => {
       const parts: Node[] = [];
-      if (error !== undefined) parts.push(h('p', {}, error));
-      if (!usable) parts.push(h('p', {}, t('levels.unavailable')));
+      if (problem !== undefined) parts.push(h('p', {}, problem));
+      if (!sampleHere) parts.push(h('p', {}, t('levels.unavailable')));
       if (mine === undefined) return parts;
       if (mine.interrupted) parts.push(h('p', {}, t('levels.interrupted')));
       const verdict = mine.verdict;
@@ -149,7 +156,7 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
     error = undefined;
     app.disconnect();
     if (!(await reset(place))) {
-      error = t('levels.resetFailed');
+      error = () => t('levels.resetFailed');
       return undefined;
     }
     attempt = {
@@ -166,7 +173,8 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
     try {
       await app.connect(place);
     } catch (caught) {
-      error = t('levels.connectFailed', { reason: caught instanceof Error ? caught.message : String(caught) });
+      // App.connect rejects with a Pop3Error: explained in words, in the page's language.
+      error = () => t('levels.connectFailed', { reason: describeError(caught as Pop3Error) });
     }
     return attempt;
   };
@@ -189,14 +197,15 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
     if (verdict.status !== 'incomplete') current.active = false;
   };
 
-  /** Run `work` with the buttons disabled, then redraw. */
+  /** Run `work` with the buttons unusable (busy), then redraw. */
   const withBusy = (work: () => Promise<void>) => {
     if (busy) return;
     busy = true;
     render();
     void work()
       .catch((caught: unknown) => {
-        error = caught instanceof Error ? caught.message : String(caught);
+        const reason = caught instanceof Error ? caught.message : String(caught);
+        error = () => reason;
       })
       .finally(() => {
         busy = false;
@@ -233,12 +242,15 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
     error = undefined;
     render();
   });
-  start.addEventListener('click', () => withBusy(async () => void (await begin())));
+  start.addEventListener('click', () => {
+    if (usable(start)) withBusy(async () => void (await begin()));
+  });
   check.addEventListener('click', () => {
     const current = attempt;
-    if (current !== undefined) withBusy(() => judge(current));
+    if (current !== undefined && usable(check)) withBusy(() => judge(current));
   });
-  solve.addEventListener('click', () =>
+  solve.addEventListener('click', () => {
+    if (!usable(solve)) return;
     withBusy(async () => {
       const current = await begin();
       const credentials = credentialsFor(app, learnPlace(app));
@@ -255,10 +267,10 @@ export function mountLevels(root: HTMLElement, app: App, context: LearnContext):
         context.activity = 'learner';
       }
       await judge(current);
-    }),
-  );
+    });
+  });
   answer.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !check.disabled) check.click();
+    if (event.key === 'Enter' && usable(check)) check.click();
   });
   onLanguageChange(() => {
     renderOptions();

@@ -17,7 +17,7 @@ export interface PanelLine {
 }
 
 /** The place the current session is connected to, if the App has one. */
-export function placeOfSession(app: App): Place | undefined {
+function placeOfSession(app: App): Place | undefined {
   const endpoint = app.session?.endpoint;
   if (endpoint === undefined) return undefined;
   if (endpoint.kind === 'offline') return { kind: 'offline' };
@@ -45,6 +45,7 @@ export function learnPlace(app: App): Place {
   return current !== undefined && holdsSample(current) ? current : app.defaultPlace;
 }
 
+/** Resolve after `ms` milliseconds. */
 export function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

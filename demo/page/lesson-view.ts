@@ -4,6 +4,7 @@
  * "Do it for me" does it through the App (so it shows in the transcript), skip and back move the pointer.
  * Progress ("step 4 of 14") is shown and, in a live region, announced.
  */
+import type { Pop3Error } from '../../core/errors.js';
 import type { App } from './app.js';
 import { h, setText } from './dom.js';
 import { describeError } from './response-codes.js';
@@ -21,6 +22,7 @@ import {
   sessionView,
   startLesson,
 } from './lesson.js';
+import { setUsable, usable } from './dom.js';
 import { button, type LearnContext, rebuildIf } from './lesson-dom.js';
 import { credentialsFor, learnPlace } from './lesson-place.js';
 
@@ -33,6 +35,7 @@ type Feedback = {
   readonly tone: 'good' | 'bad' | 'info';
 };
 
+/** Mount the guided tour in `root`; `context` tells it when an experiment or a solution drives the session. */
 export function mountLessonTour(root: HTMLElement, app: App, context: LearnContext): void {
   let progress: LessonProgress = startLesson(sessionView(app.session));
   let feedback: Feedback | undefined;
@@ -92,7 +95,7 @@ export function mountLessonTour(root: HTMLElement, app: App, context: LearnConte
       blocked.hidden = true;
       doIt.hidden = skip.hidden = true;
       restart.hidden = false;
-      back.disabled = busy;
+      setUsable(back, !busy);
       return;
     }
 
@@ -123,9 +126,10 @@ export function mountLessonTour(root: HTMLElement, app: App, context: LearnConte
     // Stuck (the session ended, or is in another state): starting again is always a way out.
     restart.hidden = blocker === undefined || progress.index === 0;
     setText(doIt, has(`${base}.doIt`) ? t(`${base}.doIt`) : t('lesson.doIt'));
-    doIt.disabled = busy || action === undefined || blocker !== undefined || context.activity !== 'learner';
-    back.disabled = busy || progress.index === 0;
-    skip.disabled = busy;
+    // aria-disabled: "do it for me" keeps the keyboard focus while its command runs.
+    setUsable(doIt, !busy && action !== undefined && blocker === undefined && context.activity === 'learner');
+    setUsable(back, !busy && progress.index > 0);
+    setUsable(skip, !busy);
   };
 
   /** Move the lesson; when the step changed, say how the last one ended. */
@@ -154,9 +158,15 @@ export function mountLessonTour(root: HTMLElement, app: App, context: LearnConte
   });
   context.onChange(render);
 
+  /** After the last step "do it for me" and "skip" are hidden: the keyboard goes on from "start again". */
+  const keepFocus = () => {
+    const focused = document.activeElement;
+    if ((focused === null || focused === document.body) && !restart.hidden) restart.focus();
+  };
+
   doIt.addEventListener('click', () => {
     const step = currentStep(progress);
-    if (step === undefined || busy) return;
+    if (step === undefined || busy || !usable(doIt)) return;
     const action = lessonAction(step, credentialsFor(app, learnPlace(app)));
     if (action === undefined) return;
     if (action.kind === 'acknowledge') {
@@ -169,11 +179,8 @@ export function mountLessonTour(root: HTMLElement, app: App, context: LearnConte
       action.kind === 'connect'
         ? app.connect(learnPlace(app)).then(
             () => undefined,
-            (error: unknown) => ({
-              key: 'lesson.feedback.connectFailed',
-              params: { reason: error instanceof Error ? error.message : String(error) },
-              tone: 'bad' as const,
-            }),
+            // App.connect rejects with a Pop3Error: explained in words, in the page's language.
+            (error: Pop3Error) => ({ key: 'lesson.feedback.connectFailed', params: { reason: describeError(error) }, tone: 'bad' as const }),
           )
         : app.run(action.command).then((outcome) =>
             outcome.ok ? undefined : { key: 'lesson.feedback.failed', params: { reason: describeError(outcome.error) }, tone: 'bad' as const },
@@ -182,13 +189,17 @@ export function mountLessonTour(root: HTMLElement, app: App, context: LearnConte
       busy = false;
       if (failure !== undefined) feedback = failure;
       render();
-      // The button may have moved on to the next step: keep the keyboard where it was.
-      if (!doIt.hidden && !doIt.disabled) doIt.focus();
-      else if (!restart.hidden) restart.focus();
+      keepFocus();
     });
   });
-  back.addEventListener('click', () => move(advanceLesson(progress, { type: 'back' })));
-  skip.addEventListener('click', () => move(advanceLesson(progress, { type: 'next' })));
+  back.addEventListener('click', () => {
+    if (usable(back)) move(advanceLesson(progress, { type: 'back' }));
+  });
+  skip.addEventListener('click', () => {
+    if (!usable(skip)) return;
+    move(advanceLesson(progress, { type: 'next' }));
+    keepFocus();
+  });
   restart.addEventListener('click', () => {
     quitText = undefined;
     feedback = undefined;

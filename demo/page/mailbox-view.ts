@@ -15,6 +15,7 @@ import type { Verb } from '../../core/commands.js';
 import type { App, AppEvent } from './app.js';
 import { h, uniqueId } from './dom.js';
 import { language, onLanguageChange, t } from './i18n.js';
+import { setUsable, usable } from './dom.js';
 import { type Change, type MailboxMessage, MailboxModel, messageNumberOf } from './mailbox-model.js';
 import { formatOctets, formatSize } from './message.js';
 import { describeError } from './response-codes.js';
@@ -24,18 +25,14 @@ import { announce } from './status.js';
 /** TOP n 0 is sent for at most this many messages by "load list" (the rest have their own button). */
 export const TOP_LIMIT = 200;
 
-/** A button that stays focusable when it cannot be used (aria-disabled), so focus never falls to the page. */
+/** A button that stays focusable when it cannot be used (aria-disabled, see setUsable), so focus never falls to the page. */
 function button(className: string, onClick: () => void): HTMLButtonElement {
   const element = h('button', { class: className });
   element.type = 'button';
   element.addEventListener('click', () => {
-    if (element.getAttribute('aria-disabled') !== 'true') onClick();
+    if (usable(element)) onClick();
   });
   return element;
-}
-
-function setEnabled(element: HTMLButtonElement, enabled: boolean): void {
-  element.setAttribute('aria-disabled', String(!enabled));
 }
 
 /** A button's text: a visible label, the POP3 command it sends, and (for screen readers) which message. */
@@ -63,6 +60,7 @@ interface Row {
   enabled: string;
 }
 
+/** Mount the mailbox view in `root`; it follows the App's current session. */
 export function mountMailbox(root: HTMLElement, app: App): void {
   new MailboxView(root, app);
 }
@@ -350,9 +348,9 @@ class MailboxView {
 
   /** Which buttons can be used now (the engine says which commands it would accept). */
   #renderControls(): void {
-    setEnabled(this.#load, !this.#loading && this.#canSend('LIST'));
-    setEnabled(this.#rset, this.#canSend('RSET'));
-    setEnabled(this.#quit, this.#canSend('QUIT'));
+    setUsable(this.#load, !this.#loading && this.#canSend('LIST'));
+    setUsable(this.#rset, this.#canSend('RSET'));
+    setUsable(this.#quit, this.#canSend('QUIT'));
     this.#toolbar.setAttribute('aria-busy', String(this.#loading));
     const can = { TOP: this.#canSend('TOP'), RETR: this.#canSend('RETR'), DELE: this.#canSend('DELE') };
     for (const [number, row] of this.#rows) {
@@ -366,9 +364,9 @@ class MailboxView {
     const key = `${kept && can.TOP}${kept && can.RETR}${kept && can.DELE}${message.deletion}`;
     if (row.enabled === key) return;
     row.enabled = key;
-    setEnabled(row.headers, kept && can.TOP);
-    setEnabled(row.open, kept && can.RETR);
-    setEnabled(row.remove, kept && can.DELE);
+    setUsable(row.headers, kept && can.TOP);
+    setUsable(row.open, kept && can.RETR);
+    setUsable(row.remove, kept && can.DELE);
     row.actions.hidden = message.deletion === 'deleted';
   }
 

@@ -89,6 +89,7 @@ function firstMailbox(addresses: readonly Address[]): { name: string; address: s
 
 // ─── Whole messages (for the viewer) ───────────────────────────────────────────────────────────────────
 
+/** An attachment (or inline part) of a parsed message, decoded. */
 export interface MessageAttachment {
   /** The file name the message gives, if any. */
   readonly filename: string | undefined;
@@ -101,6 +102,7 @@ export interface MessageAttachment {
   readonly content: Uint8Array;
 }
 
+/** A whole message as the viewer shows it: the main header fields decoded, the text and HTML parts, the attachments. */
 export interface ParsedMessage {
   /** The message's size in octets, as retrieved. */
   readonly size: number;
@@ -181,6 +183,7 @@ export const HTML_POLICY =
  */
 export const HTML_SANDBOX = 'allow-popups allow-popups-to-escape-sandbox';
 
+/** The HTML part made safe to show, with what the notes above the frame count. */
 export interface SafeHtml {
   /** The document for `srcdoc`: the policy first, then the message's HTML (inline images as data: URLs). */
   readonly srcdoc: string;
@@ -260,6 +263,39 @@ export function countActiveContent(html: string): { resources: number; scripts: 
     for (const _ of css.matchAll(/@import\s+["']/gi)) count++;
     return count;
   }
+}
+
+// ─── Attachment file names ─────────────────────────────────────────────────────────────────────────────
+
+/** The longest file name offered for a download (file systems allow 255 bytes; leave room for a suffix). */
+const MAX_FILE_NAME = 150;
+
+/**
+ * A file name from a message made safe to save: the sender chooses it, so it may hold a path (`../x`,
+ * `C:\\x`), control characters, bidirectional overrides that make `gpj.exe` look like `exe.jpg`,
+ * characters Windows refuses, a leading dot (a hidden file) or a reserved device name (`CON`). Those are
+ * removed or replaced by `_`; an empty result becomes `fallback`.
+ */
+export function safeFileName(name: string | undefined, fallback: string): string {
+  let safe = (name ?? '')
+    .normalize('NFC')
+    // Control characters, and the invisible format characters that reorder or hide text.
+    .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '')
+    // Only the last path segment: the name, not where it claims to go.
+    .replace(/^.*[/\\]/, '')
+    .replace(/[<>:"|?*]/g, '_')
+    .replace(/\s+/g, ' ')
+    .trim()
+    // No hidden files, and Windows drops trailing dots and spaces.
+    .replace(/^[.\s]+|[.\s]+$/g, '');
+  if (/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(safe)) safe = `_${safe}`;
+  const characters = [...safe];
+  if (characters.length > MAX_FILE_NAME) {
+    const dot = characters.lastIndexOf('.');
+    const extension = dot > 0 && characters.length - dot <= 16 ? characters.slice(dot) : [];
+    safe = [...characters.slice(0, MAX_FILE_NAME - extension.length), ...extension].join('');
+  }
+  return safe === '' ? safeFileName(fallback, 'attachment') : safe;
 }
 
 // ─── Raw source and sizes ──────────────────────────────────────────────────────────────────────────────

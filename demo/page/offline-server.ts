@@ -23,6 +23,7 @@ export interface SampleMailbox {
 /** The host name the offline server puts in its greeting and APOP timestamp. */
 export const OFFLINE_HOST = 'offline.pop3kit.invalid';
 
+/** The offline server: one sample mailbox, and a fresh server session for each connect(). */
 export class OfflineServer {
   readonly sample: SampleMailbox;
   #store: MemoryMailStore;
@@ -69,7 +70,11 @@ export class OfflineServer {
 function fill(sample: SampleMailbox): MemoryMailStore {
   const store = new MemoryMailStore();
   store.addUser(sample.user, sample.password);
-  for (const message of sample.messages) store.deliver(sample.user, fromBase64(message.content) ?? new Uint8Array(0), message.uid);
+  for (const message of sample.messages) {
+    const content = fromBase64(message.content);
+    if (content === undefined) throw new Error(`sample mailbox: message ${message.uid} is not valid base64`);
+    store.deliver(sample.user, content, message.uid);
+  }
   return store;
 }
 

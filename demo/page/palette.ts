@@ -11,6 +11,7 @@ import type { App, AppEvent } from './app.js';
 import { language, onLanguageChange, t } from './i18n.js';
 import { availability, availabilityOf, buildCommand, type CommandSpec, type FieldSpec, type FieldValues, type Message, PALETTE, type PaletteVerb, saslChoices, type EngineView } from './palette-commands.js';
 import { h, setText, uniqueId } from './dom.js';
+import { setUsable, usable } from './dom.js';
 import { describeError } from './response-codes.js';
 import { type DemoCommand, describe, type Outcome } from './session.js';
 
@@ -33,6 +34,7 @@ interface Row {
   readonly inputs: Map<FieldSpec['name'], HTMLInputElement | HTMLSelectElement>;
 }
 
+/** Mount the command palette in `root`: a form per command, sent through the App's current session. */
 export function mountPalette(root: HTMLElement, app: App): void {
   root.classList.add('controls-palette');
   /** Re-applies every text of the view (after a language change). */
@@ -221,8 +223,11 @@ export function mountPalette(root: HTMLElement, app: App): void {
     batch = [];
     update();
   });
-  sendAll.addEventListener('click', sendBatch);
+  sendAll.addEventListener('click', () => {
+    if (usable(sendAll)) sendBatch();
+  });
   clearAll.addEventListener('click', () => {
+    if (!usable(clearAll)) return;
     batch = [];
     update();
   });
@@ -308,8 +313,9 @@ export function mountPalette(root: HTMLElement, app: App): void {
     }
     batchEmpty.hidden = batch.length > 0;
     setText(sendAll, t('palette.pipeline.send', { count: batch.length }));
-    sendAll.disabled = batch.length === 0;
-    clearAll.disabled = batch.length === 0;
+    // aria-disabled: after "send all" or "clear" the pressed button keeps the keyboard focus.
+    setUsable(sendAll, batch.length > 0);
+    setUsable(clearAll, batch.length > 0);
 
     // A button that disappeared under the keyboard's focus (PASS after login): go on from the result line.
     if (focusWasIn?.item.hidden) outcome.focus();

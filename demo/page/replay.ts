@@ -23,11 +23,12 @@
  */
 import type { App } from './app.js';
 import { t } from './i18n.js';
-import { PAGE_SASL_MECHANISMS, type DemoCommand, type DemoSession, type Endpoint, rawCredential } from './session.js';
+import { PAGE_SASL_MECHANISMS, type DemoCommand, type DemoSession, type Endpoint, rawCredential, withoutSecret } from './session.js';
 import { announce } from './status.js';
 
 /** The fragment's key: `#replay=...`. */
 export const REPLAY_KEY = 'replay';
+/** The format version written before the `.` of a link (see the module comment). */
 export const REPLAY_VERSION = 1;
 /** The seed of a link made from a session that had none (its greeting timestamp will differ). */
 export const FALLBACK_SEED = 1_939;
@@ -122,22 +123,6 @@ export function replayOf(session: { readonly endpoint: Endpoint; readonly record
     fromProxy: endpoint.kind === 'proxy',
     commands: session.recorded.map(withoutSecret),
   };
-}
-
-/** The command as a link may hold it: no password anywhere. */
-export function withoutSecret(command: DemoCommand): DemoCommand {
-  switch (command.verb) {
-    case 'PASS':
-    case 'APOP':
-    case 'AUTH':
-      return command.password === '*' ? command : { ...command, password: '*' };
-    case 'RAW': {
-      const credential = rawCredential(command.line);
-      return credential === undefined ? command : { ...command, line: credential.placeholder };
-    }
-    default:
-      return command;
-  }
 }
 
 // ─── Encoding ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -481,13 +466,9 @@ export async function replayInto(
  */
 export async function runReplay(app: App, replay: Replay, onProgress?: (sent: number, total: number) => void): Promise<ReplayResult> {
   app.disconnect();
-  // The offline server lets go of the mailbox once it has seen the connection close: a few turns of the loop.
-  let reset = await app.resetMailbox({ kind: 'offline' });
-  for (let tries = 0; !reset && tries < 50; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    reset = await app.resetMailbox({ kind: 'offline' });
-  }
-  if (!reset) throw new ReplayLinkError('busy', 'the offline mailbox is held by a session');
+  // The offline server lets go of the mailbox once it has seen the connection close; resetMailbox waits
+  // for that. Still held means another session (an experiment's second one) has it.
+  if (!(await app.resetMailbox({ kind: 'offline' }))) throw new ReplayLinkError('busy', 'the offline mailbox is held by a session');
   const { session: _session, ...result } = await replayInto(
     replay,
     (seed) => app.connect({ kind: 'offline' }, { seed }),

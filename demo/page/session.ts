@@ -12,7 +12,7 @@ import { utf8, concat } from '../../core/bytes.js';
 import { type CommandHandle, type CommandResult, Pop3ClientEngine, type SessionState } from '../../core/client-engine.js';
 import type { Verb } from '../../core/commands.js';
 import type { Pop3Error } from '../../core/errors.js';
-import { ConnectionError, toPop3Error } from '../../core/client/errors.js';
+import { AbortError, ConnectionError, TimeoutError, toPop3Error } from '../../core/client/errors.js';
 import type { Transport } from '../../core/client/transport.js';
 import { openWebSocketTransport } from '../../core/client/websocket-transport.js';
 import { cramMd5 } from '../../core/sasl/cram-md5.js';
@@ -45,6 +45,7 @@ export type Endpoint =
 
 /** The SASL mechanisms the page offers for AUTH. */
 export const PAGE_SASL_MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256'] as const;
+/** One of {@link PAGE_SASL_MECHANISMS}. */
 export type PageSaslMechanism = (typeof PAGE_SASL_MECHANISMS)[number];
 
 /** A command as the page asks for it. Passwords are plain strings here and wrapped in Secret at once. */
@@ -104,15 +105,18 @@ export type Outcome =
   /** The server said -ERR (a ServerError with its code), the client refused, or the connection failed. */
   | { readonly ok: false; readonly handle: CommandHandle | undefined; readonly error: Pop3Error };
 
+/** What a DemoSession tells its listeners; after `closed` it says nothing more. */
 export type DemoSessionEvent =
   | { readonly type: 'entry'; readonly entry: TranscriptEntry }
   | { readonly type: 'state'; readonly state: SessionState }
   | { readonly type: 'in-flight'; readonly inFlight: number; readonly pending: number }
   | { readonly type: 'progress'; readonly handle: CommandHandle; readonly received: number; readonly expected: number | undefined }
+  /** A command's outcome; the command as `recorded` has it (passwords `*`). */
   | { readonly type: 'outcome'; readonly command: DemoCommand; readonly outcome: Outcome }
   | { readonly type: 'closed'; readonly error: Pop3Error | undefined };
 
 interface Waiting {
+  /** The command without its password (see withoutSecret). */
   readonly command: DemoCommand;
   readonly handle: CommandHandle;
   readonly resolve: (outcome: Outcome) => void;
@@ -121,9 +125,15 @@ interface Waiting {
   expected: number | undefined;
 }
 
-/** What a replay needs: the commands in order, secrets left out (see replay.ts). */
-export type RecordedCommand = DemoCommand;
+/** Options for {@link DemoSession.open}. */
+export interface OpenOptions {
+  /** Aborting before the greeting closes the connection; open() then rejects with POP3_ERR_ABORTED. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds to wait for the greeting once connected (the WebSocket handshake has its own). Default 15 000. */
+  readonly greetingTimeout?: number;
+}
 
+/** A live session of the page: see the module comment. Made by {@link DemoSession.open}. */
 export class DemoSession {
   readonly endpoint: Endpoint;
   readonly engine: Pop3ClientEngine;
@@ -139,7 +149,13 @@ export class DemoSession {
   #state: SessionState;
   #lastServerWasChallenge = false;
   #closed = false;
+  /** The page ended the connection itself (drop, or close before QUIT's answer). */
+  #endedHere = false;
+  /** The `closed` event was sent: the session says nothing more. */
+  #silent = false;
   #closeError: Pop3Error | undefined;
+  /** What ended the connection from our side (a write or read that failed, an abort, a timeout), if anything. */
+  #failure: Pop3Error | undefined;
   readonly #greeted: Promise<void>;
   #greetedSettle!: { resolve: () => void; reject: (error: Pop3Error) => void };
 
@@ -156,9 +172,17 @@ export class DemoSession {
 
   /**
    * Connect and wait for the greeting. Rejects with a typed error when the connection cannot be made (the
-   * proxy refused, the server is down) or the server greets with -ERR; the events so far have been sent.
+   * proxy refused, the server is down, no greeting in time, `signal` aborted) or the server greets with -ERR;
+   * the events so far have been sent, and the connection is closed.
    */
-  static async open(endpoint: Endpoint, listener?: (event: DemoSessionEvent, session: DemoSession) => void): Promise<DemoSession> {
+  static async open(
+    endpoint: Endpoint,
+    listener?: (event: DemoSessionEvent, session: DemoSession) => void,
+    options: OpenOptions = {},
+  ): Promise<DemoSession> {
+    const { signal } = options;
+    const aborted = () => new AbortError('connecting aborted', signal?.reason);
+    if (signal?.aborted === true) throw aborted();
     const transport =
       endpoint.kind === 'offline'
         ? endpoint.server.connect(endpoint.seed === undefined ? {} : { seed: endpoint.seed })
@@ -166,11 +190,23 @@ export class DemoSession {
             // Not `secure`: even when the proxy speaks TLS to the server, the page's own hop may be ws:.
             local: endpoint.local,
             connectTimeout: 10_000,
+            ...(signal === undefined ? {} : { signal }),
           });
     const session = new DemoSession(endpoint, transport, listener);
     session.#note('connected', { where: endpoint.kind === 'offline' ? 'offline' : endpoint.target });
+    const onAbort = () => session.#fail(aborted());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the WebSocket opened (`aborted` is re-read: the await above may have taken a while).
+    if ((signal as AbortSignal | undefined)?.aborted === true) onAbort();
+    const ms = options.greetingTimeout ?? 15_000;
+    const timer = setTimeout(() => session.#fail(new TimeoutError(`no greeting within ${ms} ms`)), ms);
     void session.#readLoop();
-    await session.#greeted;
+    try {
+      await session.#greeted;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
     return session;
   }
 
@@ -180,14 +216,17 @@ export class DemoSession {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The transcript so far, in order. */
   get entries(): readonly TranscriptEntry[] {
     return this.#entries;
   }
 
+  /** The engine's state as last reported in a `state` event. */
   get state(): SessionState {
     return this.#state;
   }
 
+  /** The connection has ended (QUIT, lost, dropped or closed); send() now only says so. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -202,18 +241,24 @@ export class DemoSession {
    * bad argument), an -ERR and a lost connection are all outcomes with `ok: false`.
    */
   send(command: DemoCommand): Promise<Outcome> {
+    if (this.#closed) {
+      // Nothing is sent and nothing recorded: the session has said its last word (`closed`).
+      return Promise.resolve({ ok: false, handle: undefined, error: this.#closeError ?? new ConnectionError('the session is closed') });
+    }
+    // The password goes to the engine (as a Secret) and nowhere else: events and records carry `*`.
+    const shown = withoutSecret(command);
     let handle: CommandHandle;
     try {
       handle = this.#enqueue(command);
     } catch (error) {
       const outcome: Outcome = { ok: false, handle: undefined, error: toPop3Error(error) };
       this.#note('refused-locally', { command: describe(command), reason: outcome.error.message });
-      this.#emit({ type: 'outcome', command, outcome });
+      this.#emit({ type: 'outcome', command: shown, outcome });
       return Promise.resolve(outcome);
     }
-    this.#recorded.push(forRecord(command));
+    this.#recorded.push(shown);
     const outcome = new Promise<Outcome>((resolve) => {
-      const waiting: Waiting = { command, handle, resolve, body: [], received: 0, expected: undefined };
+      const waiting: Waiting = { command: shown, handle, resolve, body: [], received: 0, expected: undefined };
       this.#queued.push(waiting);
       this.#byHandle.set(handle.id, waiting);
     });
@@ -230,13 +275,16 @@ export class DemoSession {
 
   /** Cut the connection without QUIT (the server must then delete nothing). */
   drop(): void {
+    if (this.#closed) return;
+    this.#endedHere = true;
     this.#note('dropped');
     this.#transport.close();
   }
 
-  /** Close the connection (after QUIT, or to give up). Idempotent. */
+  /** Close the connection: after QUIT's answer this only releases it; before, it is a drop. Idempotent. */
   close(): void {
-    this.#transport.close();
+    if (!this.#closed && this.engine.state !== 'closed') this.drop();
+    else this.#transport.close();
   }
 
   #enqueue(command: DemoCommand): CommandHandle {
@@ -281,7 +329,6 @@ export class DemoSession {
   }
 
   async #readLoop(): Promise<void> {
-    let error: Pop3Error | undefined;
     try {
       for (;;) {
         const chunk = await this.#transport.read();
@@ -294,17 +341,33 @@ export class DemoSession {
         this.#flush();
       }
     } catch (caught) {
-      error = toPop3Error(caught);
+      this.#failure ??= toPop3Error(caught);
+      this.#transport.close();
       this.engine.receiveEnd();
     }
     this.#process();
-    this.#finish(error);
+    this.#finish(this.#failure);
   }
 
-  /** Write what the engine has to send. A write error shows up as the read loop's error. */
+  /**
+   * End the connection because of `error` (a failed write, an abort, a timeout): the read loop then sees the
+   * end, the engine fails what is pending, and the session closes with `error` as its reason.
+   */
+  #fail(error: Pop3Error): void {
+    if (this.#closed) return;
+    this.#failure ??= error;
+    this.#transport.close();
+  }
+
+  /** Write what the engine has to send. A failed write ends the session with the write's error. */
   #flush(): void {
     for (let bytes = this.engine.takeOutgoing(); bytes !== undefined; bytes = this.engine.takeOutgoing()) {
-      this.#transport.write(bytes).catch(() => this.#transport.close());
+      try {
+        this.#transport.write(bytes).catch((error: unknown) => this.#fail(toPop3Error(error)));
+      } catch (error) {
+        // A transport that throws instead of rejecting: the same failure (send() must never throw).
+        this.#fail(toPop3Error(error));
+      }
     }
   }
 
@@ -335,8 +398,9 @@ export class DemoSession {
         }
         case 'done':
           this.#settle(event.handle, (waiting) => {
-            const body = waiting.body.length > 0 || event.result.verb === 'RETR' || event.result.verb === 'TOP' ? concat(waiting.body) : undefined;
-            if (body !== undefined && (event.result.verb === 'RETR' || event.result.verb === 'TOP')) this.#addBody(waiting, body);
+            // RETR, TOP and multi-line raw commands: bodies are not traced line by line, so one entry shows each.
+            const body = hasBody(waiting.command) ? concat(waiting.body) : undefined;
+            if (body !== undefined) this.#addBody(waiting, body);
             return { ok: true, handle: event.handle, result: event.result, text: event.text, code: event.code, ...(body ? { body } : {}) };
           });
           break;
@@ -344,10 +408,12 @@ export class DemoSession {
           this.#settle(event.handle, () => ({ ok: false, handle: event.handle, error: event.error }));
           break;
         case 'failed':
-          this.#settle(event.handle, () => ({ ok: false, handle: event.handle, error: event.error }));
+          // Once the connection failed on our side, that failure is why every pending command failed.
+          this.#settle(event.handle, () => ({ ok: false, handle: event.handle, error: this.#failure ?? event.error }));
           break;
         case 'closed':
-          this.#finish(event.error);
+          // The engine's error says where the stream was cut; our own failure says why it was.
+          this.#finish(this.#failure ?? event.error);
           break;
         case 'challenge':
         case 'starttls':
@@ -386,7 +452,7 @@ export class DemoSession {
 
   #onServerLine(line: string): void {
     const head = this.#sent[0];
-    const status = /^([+-]OK|-ERR)(?: \[([^\]]*)\])?/i.exec(line);
+    const status = /^(\+OK|-ERR)(?: \[([^\]]*)\])?/i.exec(line);
     const challenge = line === '+' || line.startsWith('+ ');
     this.#lastServerWasChallenge = challenge;
     const kind: TranscriptEntry['kind'] =
@@ -438,7 +504,8 @@ export class DemoSession {
     for (const waiting of [...this.#byHandle.values()]) {
       this.#settle(waiting.handle, () => ({ ok: false, handle: waiting.handle, error: lost ?? new ConnectionError('the session closed') }));
     }
-    this.#note(lost === undefined ? 'closed' : 'lost', lost === undefined ? {} : { reason: lost.message });
+    // A drop by the page has its own note already: the connection was not lost.
+    if (!this.#endedHere) this.#note(lost === undefined ? 'closed' : 'lost', lost === undefined ? {} : { reason: lost.message });
     if (this.#state !== this.engine.state) {
       this.#state = this.engine.state;
       this.#emit({ type: 'state', state: this.#state });
@@ -462,6 +529,8 @@ export class DemoSession {
   }
 
   #emit(event: DemoSessionEvent): void {
+    if (this.#silent) return;
+    if (event.type === 'closed') this.#silent = true;
     for (const listener of this.#listeners) {
       try {
         listener(event, this);
@@ -551,13 +620,21 @@ export function rawCredential(
   return { kind: verb as 'PASS' | 'APOP' | 'AUTH', prefix, placeholder: `${prefix} *`, shown: `${prefix} [redacted]` };
 }
 
-/** The command with its password replaced by `*`, as recorded for replays. */
-function forRecord(command: DemoCommand): DemoCommand {
+/** Whether the +OK to `command` starts a dot-terminated body (rather than a listing or nothing). */
+function hasBody(command: DemoCommand): boolean {
+  return command.verb === 'RETR' || command.verb === 'TOP' || (command.verb === 'RAW' && command.multiline === true);
+}
+
+/**
+ * The command without any password: `*` in its place (PASS, APOP, AUTH), and a raw line that carries
+ * credentials reduced to its placeholder (`PASS *`). What `recorded`, replay links and exports hold.
+ */
+export function withoutSecret(command: DemoCommand): DemoCommand {
   switch (command.verb) {
     case 'PASS':
     case 'APOP':
     case 'AUTH':
-      return { ...command, password: '*' };
+      return command.password === '*' ? command : { ...command, password: '*' };
     case 'RAW': {
       const credential = rawCredential(command.line);
       return credential === undefined ? command : { ...command, line: credential.placeholder };

@@ -16,6 +16,7 @@ import type { DemoSession } from './session.js';
 /** Characters the export box shows; copy and download always take the whole text. */
 const PREVIEW_LIMIT = 200_000;
 
+/** Build the Share tab in `root`, following the App's current (or last) session. */
 export function mountShare(root: HTMLElement, app: App): void {
   const prefix = uniqueId('share');
   const id = (name: string) => `${prefix}-${name}`;
@@ -116,7 +117,6 @@ export function mountShare(root: HTMLElement, app: App): void {
     link = '';
     const recorded = session?.recorded ?? [];
     if (session === undefined || recorded.length === 0) {
-      linkError.textContent = '';
       linkNotes.append(h('li', {}, t('share.link.empty')));
     } else {
       const replay = replayOf(session);

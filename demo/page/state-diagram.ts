@@ -11,6 +11,7 @@ import { h, setText } from './dom.js';
 import type { DemoSession } from './session.js';
 import { DIAGRAM_EDGES, DIAGRAM_NODES, type DiagramNode, FlightRecorder, nodeOf, type Phase, summaryKey } from './state-model.js';
 
+/** Mount the state diagram and the commands in flight in `root`; it follows the App's current session. */
 export function mountStateDiagram(root: HTMLElement, app: App): void {
   root.classList.add('controls-state');
   let phase: Phase = { kind: 'idle' };

@@ -4,6 +4,7 @@
  */
 let region: HTMLElement | undefined;
 
+/** Make `element` (an ARIA live region in the page's markup) the status line. */
 export function mountStatus(element: HTMLElement): void {
   region = element;
 }

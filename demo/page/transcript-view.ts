@@ -5,12 +5,12 @@
  *
  * Rendering is incremental: lines are appended as the session reports them (batched per burst, so a
  * pipelined listing of thousands of lines is one DOM update), and only the newest MAX_LINES stay in the DOM.
- * Keyboard: one line is in the tab order (the selected or the newest); the arrow keys, Home and End move
- * between lines; Enter or Space explains.
+ * Keyboard: one line is in the tab order (the focused one, else the selected or the newest); the arrow keys,
+ * Page Up/Down, Home and End move between lines; Enter or Space explains.
  */
 import type { Pop3Error } from '../../core/errors.js';
 import type { App, Place } from './app.js';
-import { h } from './dom.js';
+import { h, uniqueId } from './dom.js';
 import { bodySummary, marker, noteMessage, onSelection, type Selection, selectLine, text } from './explain-view.js';
 import { language, onLanguageChange, t } from './i18n.js';
 import { describeError } from './response-codes.js';
@@ -30,6 +30,7 @@ interface Row {
   readonly fill: () => void;
 }
 
+/** Mount the live transcript of the App's current session in `root`. */
 export function mountTranscript(root: HTMLElement, app: App): void {
   root.classList.add('transcript-view');
   const hint = h('p', { class: 'tx-hint muted' });
@@ -54,7 +55,7 @@ export function mountTranscript(root: HTMLElement, app: App): void {
   let flushing = false;
   /** Command lines by handle, to name the message of a body. */
   let commands = new Map<number, TranscriptEntry>();
-  /** The selected line, and the one line in the tab order (the selected one, or the newest). */
+  /** The selected line, and the one line in the tab order (the focused one, else the selected one or the newest). */
   let selected: Row | undefined;
   let tabStop: Row | undefined;
 
@@ -142,9 +143,13 @@ export function mountTranscript(root: HTMLElement, app: App): void {
   const trim = () => {
     if (rows.length <= MAX_LINES) return;
     const drop = rows.length - MAX_LINES;
-    for (const row of rows.slice(0, drop)) row.li.remove();
+    const dropped = rows.slice(0, drop);
+    const hadFocus = dropped.some((row) => row.li.contains(document.activeElement));
+    for (const row of dropped) row.li.remove();
     rows = rows.slice(drop);
     trimmed += drop;
+    // The line under the keyboard's focus was dropped: go on from the oldest line still shown.
+    if (hadFocus) rows[0]!.button.focus({ preventScroll: true });
   };
 
   const setTabStop = (row: Row | undefined) => {
@@ -155,7 +160,9 @@ export function mountTranscript(root: HTMLElement, app: App): void {
   };
   const updateTabStop = () => {
     if (selected !== undefined && !rows.includes(selected)) selected = undefined;
-    setTabStop(selected ?? rows[rows.length - 1]);
+    // The line under the keyboard's focus stays the tab stop while new lines arrive.
+    const focused = rows.find((row) => row.button === document.activeElement);
+    setTabStop(focused ?? selected ?? rows[rows.length - 1]);
   };
 
   const markSelected = (selection: Selection | undefined) => {
@@ -257,7 +264,7 @@ function entryRow(entry: TranscriptEntry, session: DemoSession | undefined, comm
     toggle = h('button', { class: 'secondary tx-toggle' });
     toggle.type = 'button';
     toggle.setAttribute('aria-expanded', 'false');
-    const id = `tx-body-${entry.index}-${Math.random().toString(36).slice(2, 8)}`;
+    const id = uniqueId(`tx-body-${entry.index}`);
     toggle.setAttribute('aria-controls', id);
     toggle.addEventListener('click', () => {
       const open = toggle!.getAttribute('aria-expanded') !== 'true';
@@ -283,6 +290,9 @@ function entryRow(entry: TranscriptEntry, session: DemoSession | undefined, comm
     }
     button.replaceChildren(...content);
     if (toggle) toggle.textContent = t(toggle.getAttribute('aria-expanded') === 'true' ? 'transcript.hideBody' : 'transcript.showBody');
+    // An opened body's note on what was cut is in words too.
+    const cut = body?.querySelector('.tx-body-cut');
+    if (cut && entry.body !== undefined) cut.textContent = bodyCutText(entry.body);
   };
   fill();
   return { li, button, selection: { kind: 'entry', entry, session }, fill };
@@ -319,9 +329,11 @@ function bodyPreview(body: Uint8Array): HTMLElement {
   const pre = h('pre', { class: 'tx-body' });
   pre.tabIndex = 0;
   pre.textContent = new TextDecoder('utf-8').decode(body.subarray(0, BODY_PREVIEW));
-  if (body.length > BODY_PREVIEW) {
-    const numbers = new Intl.NumberFormat(language());
-    pre.append('\n', h('span', { class: 'tx-body-cut' }, t('transcript.bodyCut', { bytes: numbers.format(body.length - BODY_PREVIEW) })));
-  }
+  if (body.length > BODY_PREVIEW) pre.append('\n', h('span', { class: 'tx-body-cut' }, bodyCutText(body)));
   return pre;
+}
+
+/** What the preview of a long body leaves out, in the current language. */
+function bodyCutText(body: Uint8Array): string {
+  return t('transcript.bodyCut', { bytes: new Intl.NumberFormat(language()).format(body.length - BODY_PREVIEW) });
 }

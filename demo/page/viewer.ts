@@ -10,7 +10,7 @@
 import type { App, AppEvent } from './app.js';
 import { h, uniqueId } from './dom.js';
 import { language, onLanguageChange, t } from './i18n.js';
-import { formatOctets, formatSize, HTML_SANDBOX, type MessageAttachment, type ParsedMessage, parseMessage, rawSource, safeHtmlDocument } from './message.js';
+import { formatOctets, formatSize, HTML_SANDBOX, type MessageAttachment, type ParsedMessage, parseMessage, rawSource, safeFileName, safeHtmlDocument } from './message.js';
 import type { DemoSessionEvent } from './session.js';
 
 /** How long a download's blob URL lives after the click that started it. */
@@ -22,6 +22,7 @@ interface Shown {
   readonly message: ParsedMessage;
 }
 
+/** Mount the message viewer in `root`: it shows the message of the latest successful RETR, whoever sent it. */
 export function mountViewer(root: HTMLElement, app: App): void {
   new Viewer(root, app);
 }
@@ -206,7 +207,8 @@ class Viewer {
     }
     const list = h('ul', { class: 'attachment-list' });
     message.attachments.forEach((attachment, index) => {
-      const name = attachment.filename || t('viewer.attachments.unnamed', { index: index + 1 });
+      // The name shown is the name saved: the sender's, made safe (no path, no invisible reordering).
+      const name = safeFileName(attachment.filename, t('viewer.attachments.unnamed', { index: index + 1 }));
       const download = h('button', { class: 'secondary attachment-download' }, t('viewer.attachments.download'), h('span', { class: 'visually-hidden' }, ` ${name}`));
       download.type = 'button';
       download.addEventListener('click', () => saveAttachment(attachment, name));

@@ -129,6 +129,7 @@ describe('the controls of the demo page', () => {
     // German: the views re-render their strings.
     await page.locator('#language').selectOption('de');
     await expect.poll(() => summary(page).textContent()).toContain('Aktueller Zustand: beendet');
+    expect(await page.title()).toBe('pop3kit: POP3 lernen, indem man es tut');
     expect(await page.locator('#connect').getByRole('button', { name: 'Verbinden', exact: true }).isVisible()).toBe(true);
     await connect(page, 'Aktueller Zustand: AUTHORIZATION');
     expect(await page.getByTestId('palette-unavailable').locator('[data-verb="STAT"]').textContent()).toContain('Erst nach der Anmeldung');
@@ -172,12 +173,71 @@ describe('the controls of the demo page', () => {
     expect(await summary(page).textContent()).toContain('last attempt to connect failed');
     expect(await page.getByTestId('connect-button').isEnabled()).toBe(true);
 
+    // The lesson's "connect for me" explains the same failure in words, not with the bare error message.
+    const reason = (await page.getByTestId('connect-status').textContent())!.replace(/^Could not connect to Sample server: /, '');
+    const lesson = page.locator('.learn-tour');
+    await lesson.locator('.learn-do-it').click();
+    await expect.poll(() => lesson.locator('.learn-feedback').textContent(), { timeout: 15_000 }).toBe(`Could not connect: ${reason}`);
+
+    // A level cannot reset the mailbox without the demo server: the reason follows a change of language.
+    const verdict = page.locator('.learn-level-verdict');
+    await page.locator('.learn-level-start').click();
+    await expect.poll(() => verdict.textContent(), { timeout: 20_000 }).toContain('The mailbox could not be reset');
+    await page.locator('#language').selectOption('de');
+    await expect.poll(() => verdict.textContent()).toContain('Das Postfach ließ sich nicht zurücksetzen');
+    await page.locator('#language').selectOption('en');
+
     await place.selectOption('offline');
     await connect(page);
     expect(await page.getByTestId('connect-status').textContent()).toContain('Connected to the server in this page');
     expect(await page.getByTestId('connect-hint').isHidden()).toBe(true);
     const unexpected = problems(demo).filter((line) => !/WebSocket connection to 'ws:\/\/127\.0\.0\.1:9\//.test(line));
     expect(unexpected).toEqual([]);
+  });
+
+  it('keeps the keyboard focus on the button pressed, and forgets the CAPA of a replaced session', { timeout: 60_000 }, async () => {
+    const demo = await open();
+    const { page } = demo;
+    const focused = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid ?? document.activeElement?.tagName);
+
+    // Connect and Disconnect from the keyboard: each button cannot be used for a moment (or at all) after
+    // it was pressed, and must keep the focus (a disabled button drops it to the page's body).
+    await page.getByTestId('connect-button').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => summary(page).textContent()).toContain('Current state: AUTHORIZATION');
+    expect(await focused()).toBe('connect-button');
+    await page.getByTestId('disconnect-button').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => summary(page).textContent()).toContain('not connected');
+    expect(await focused()).toBe('disconnect-button');
+    expect(await page.getByTestId('disconnect-button').getAttribute('aria-disabled')).toBe('true');
+    // Unusable means unusable: a click does nothing.
+    await page.getByTestId('disconnect-button').dispatchEvent('click');
+    expect(await page.getByTestId('connect-status').textContent()).toBe('Not connected.');
+
+    // Pipeline mode: "send all" empties the batch, and keeps the focus.
+    await connect(page);
+    await page.getByLabel(/Pipeline mode/).check();
+    await commandButton(page, 'CAPA').click();
+    await page.getByTestId('pipeline-send').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('palette-outcome').textContent()).toMatch(/CAPA: \+OK/);
+    expect(await focused()).toBe('pipeline-send');
+    await page.getByLabel(/Pipeline mode/).uncheck();
+
+    // CAPA asked, and the session dropped before the answer: the failure of a session that is gone is not
+    // shown as the state of the page (there is no session now).
+    await page.evaluate(() => {
+      const click = (id: string) => document.querySelector<HTMLButtonElement>(`[data-testid="${id}"]`)!.click();
+      click('capabilities-send');
+      click('disconnect-button');
+    });
+    await expect.poll(() => summary(page).textContent()).toContain('not connected');
+    await page.waitForTimeout(200);
+    const noSession = await page.evaluate(() => document.querySelector('[data-testid="capabilities-status"]')!.textContent);
+    expect(noSession).toBe('Connect first, then send CAPA.');
+    expect(await page.getByTestId('capabilities-status').getAttribute('data-kind')).toBe('info');
+    expect(problems(demo)).toEqual([]);
   });
 
   it('fits a 360 px wide phone', { timeout: 60_000 }, async () => {

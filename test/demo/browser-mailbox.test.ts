@@ -62,6 +62,35 @@ body { font-family: T, sans-serif; background: url(${tracker}/background.png); }
 `.replace(/\n/g, '\r\n');
 }
 
+/**
+ * A message whose attachment names try to pass for something else: a path out of the downloads folder, and
+ * a right-to-left override that shows `invoice\u202Efdp.exe` as "invoiceexe.pdf" (RFC 2231 encoded).
+ */
+const HOSTILE_NAMES = [
+  'From: a@example.org',
+  'To: demo@example.org',
+  'Subject: Hostile attachment names',
+  'MIME-Version: 1.0',
+  'Content-Type: multipart/mixed; boundary="b"',
+  '',
+  '--b',
+  'Content-Type: text/plain; charset=utf-8',
+  '',
+  'Two attachments.',
+  '--b',
+  'Content-Type: application/octet-stream',
+  'Content-Disposition: attachment; filename="../../.config/autostart/run.desktop"',
+  '',
+  'one',
+  '--b',
+  'Content-Type: application/octet-stream',
+  "Content-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEfdp.exe",
+  '',
+  'two',
+  '--b--',
+  '',
+].join('\r\n');
+
 const sample = readSampleMailbox();
 /** The mailbox of the harness: the sample and the crafted message (set up in beforeAll). */
 let messages: { uid: string; content: string }[] = [...sample.messages];
@@ -215,7 +244,8 @@ describe('mailbox and viewer in Chromium (the real views, App and offline server
   beforeAll(async () => {
     tracker = await recordingServer();
     const crafted = { uid: 'crafted-remote-1', content: Buffer.from(craftedMessage(tracker.origin)).toString('base64') };
-    messages = [...sample.messages, crafted];
+    const hostileNames = { uid: 'hostile-names-1', content: Buffer.from(HOSTILE_NAMES).toString('base64') };
+    messages = [...sample.messages, crafted, hostileNames];
     server = await serveHarness(await buildHarness());
   }, 60_000);
   afterAll(async () => {
@@ -333,6 +363,19 @@ describe('mailbox and viewer in Chromium (the real views, App and offline server
     await article.locator('.message-raw-toggle').click();
     expect(await article.locator('.message-raw-toggle').getAttribute('aria-expanded')).toBe('true');
     expect(await article.locator('.message-raw-text').textContent()).toContain('Content-Disposition: attachment; filename="envelope-icon.png"');
+  });
+
+  it('shows and saves attachment names without their path or invisible reordering characters', async () => {
+    demo = await openDemoPage(server.url);
+    const { page } = demo;
+    await loadList(page);
+    await row(page, numberOf(/^Hostile attachment names/)).locator('.mailbox-open').click();
+    const article = page.locator('article.message');
+    await poll(() => article.locator('.attachment-name').allTextContents()).toEqual(['run.desktop', 'invoicefdp.exe']);
+    const [download] = await Promise.all([page.waitForEvent('download'), article.locator('.attachment-download').first().click()]);
+    expect(download.suggestedFilename()).toBe('run.desktop');
+    const [second] = await Promise.all([page.waitForEvent('download'), article.locator('.attachment-download').nth(1).click()]);
+    expect(second.suggestedFilename()).toBe('invoicefdp.exe');
   });
 
   it('shows the progress of the 1.3 MB download against the size from LIST', async () => {

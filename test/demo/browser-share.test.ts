@@ -8,9 +8,7 @@
  *
  * POP3KIT_DEMO_ROOT serves another build of the page instead of dist/demo (to try changes not yet merged).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSampleMailbox } from '../../demo/assets.mjs';
@@ -36,20 +34,7 @@ const COMMANDS: DemoCommand[] = [
 const REPLAY: Replay = { seed: 4242, ownSeed: true, fromProxy: false, commands: COMMANDS };
 const VALUE = encodeReplay(REPLAY);
 
-/** A static server for another build of the page (see the header). */
-async function serveRoot(root: string): Promise<{ url: string; close(): Promise<void> }> {
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
-  const server = createServer((request, response) => {
-    const name = new URL(request.url ?? '/', 'http://x').pathname.replace(/^\/+/, '') || 'index.html';
-    const file = path.join(root, path.normalize(name));
-    if (!file.startsWith(root) || !existsSync(file)) return void response.writeHead(404).end();
-    response.writeHead(200, { 'content-type': `${types[path.extname(file)] ?? 'application/octet-stream'}; charset=utf-8` }).end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** The status line's text, once `done` holds. */
+/** The status line's text, once it matches `pattern`. */
 async function waitForStatus(demo: DemoPage, pattern: RegExp): Promise<string> {
   await demo.page.waitForFunction((source) => new RegExp(source).test(document.getElementById('status')?.textContent ?? ''), pattern.source, { timeout: 15_000 });
   return (await demo.page.textContent('#status')) ?? '';
@@ -65,15 +50,18 @@ beforeAll(async () => {
   expected = session.entries.filter((e) => e.from !== 'local' && e.kind !== 'body' && e.kind !== 'listing');
   session.close();
   const root = process.env.POP3KIT_DEMO_ROOT;
-  site = root === undefined ? await serveDemoStatic() : await serveRoot(path.resolve(root) + path.sep);
+  site = await serveDemoStatic(root === undefined ? undefined : path.resolve(root));
   // Fail fast, and say why, when the page never looks at its fragment (the bundle drops unused functions).
   const script = await (await fetch(`${site.url}app.js`)).text();
   if (!script.includes('startReplayFromLocation')) throw new Error('the page does not call startReplayFromLocation(app) (demo/page/main.ts): replay links cannot work');
 });
 
 afterAll(async () => {
-  await pages.closeAll();
-  await site?.close();
+  try {
+    await pages.closeAll();
+  } finally {
+    await site?.close();
+  }
 });
 
 const open = (hash: string, options: DemoPageOptions = {}): Promise<DemoPage> => pages.open(`${site.url}${hash}`, options);

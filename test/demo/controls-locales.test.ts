@@ -3,7 +3,7 @@
  * languages have the same keys with the same placeholders, and every key the views and their logic name
  * exists.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CAPABILITY_KEYS } from '../../demo/page/capabilities-model.js';
 import { PALETTE } from '../../demo/page/palette-commands.js';
@@ -74,6 +74,22 @@ describe('the strings of the controls views', () => {
     const missing = [...named].filter((key) => !strings.en.has(key));
     expect(missing).toEqual([]);
     expect(named.size).toBeGreaterThan(100);
+    // And no string that no view names (dead strings get out of date unnoticed).
+    const unused = [...strings.en.keys()].filter((key) => !named.has(key));
+    expect(unused).toEqual([]);
+  });
+
+  it('addresses the reader as "Sie" in every German string of the page, never "du"', () => {
+    const directory = new URL('../../demo/locales/de/', import.meta.url);
+    const du = /\b(du|dich|dir|dein|deine|deinen|deinem|deiner|deines)\b|^(Sende|Verbinde|Melde|Lösche|Lade|Finde|Lies|Gib|Drücke|Beende|Versuch|Probier|Mach|Sieh)\b/;
+    const offending: string[] = [];
+    for (const file of readdirSync(directory).filter((name) => name.endsWith('.json'))) {
+      const tree = JSON.parse(readFileSync(new URL(file, directory), 'utf8')) as Tree;
+      for (const [key, value] of flatten(tree, file.replace(/\.json$/, ''))) {
+        if (value.split(/(?<=[.:!?])\s+/).some((sentence) => du.test(sentence.trim()))) offending.push(`${key}: ${value}`);
+      }
+    }
+    expect(offending).toEqual([]);
   });
 
   it('says why STLS is not offered, in both languages', () => {

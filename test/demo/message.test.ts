@@ -16,6 +16,7 @@ import {
   type ParsedMessage,
   parseMessage,
   rawSource,
+  safeFileName,
   safeHtmlDocument,
   summarizeHeaders,
 } from '../../demo/page/message.js';
@@ -138,6 +139,13 @@ describe('the safe HTML document', () => {
     expect(HTML_POLICY).not.toMatch(/https?:|\*|'self'|script-src/);
     expect(HTML_SANDBOX.split(/\s+/)).not.toContain('allow-scripts');
     expect(HTML_SANDBOX.split(/\s+/)).not.toContain('allow-same-origin');
+    expect(HTML_SANDBOX.split(/\s+/)).not.toContain('allow-forms');
+    expect(HTML_SANDBOX.split(/\s+/)).not.toContain('allow-top-navigation');
+  });
+
+  it('puts the policy first, before anything of the message', () => {
+    const { srcdoc } = safeHtmlDocument('<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="default-src *"></head><body>x</body></html>');
+    expect(srcdoc.startsWith(`<meta http-equiv="Content-Security-Policy" content="${HTML_POLICY}">`)).toBe(true);
   });
 
   it('shows inline images (cid:) as data: URLs from the attachments, and leaves unknown ones blocked', async () => {
@@ -214,5 +222,33 @@ describe('headers, sizes, raw source', () => {
     const small = find(/Sommerfest/).bytes;
     expect(rawSource(small)).toEqual({ text: decodeBytes(small), shownOctets: small.length });
     expect(rawSource(small).text).toContain('=?utf-8?b?SsO8cmdlbiBNw7xsbGVy?=');
+  });
+});
+
+describe('attachment file names', () => {
+  it('keeps an ordinary name as it is', () => {
+    expect(safeFileName('envelope-icon.png', 'Attachment 1')).toBe('envelope-icon.png');
+    expect(safeFileName('Jürgens Bericht 2023.pdf', 'Attachment 1')).toBe('Jürgens Bericht 2023.pdf');
+  });
+
+  it('drops paths, control and bidirectional characters, hidden-file dots and Windows-reserved names', () => {
+    expect(safeFileName('../../.ssh/authorized_keys', 'x')).toBe('authorized_keys');
+    expect(safeFileName('C:\\Windows\\system32\\evil.dll', 'x')).toBe('evil.dll');
+    expect(safeFileName('a\n/../b.txt', 'x')).toBe('b.txt');
+    expect(safeFileName('invoice\u202Efdp.exe', 'x')).toBe('invoicefdp.exe');
+    expect(safeFileName('.bashrc', 'x')).toBe('bashrc');
+    expect(safeFileName('what?<now>:"x"|*.txt', 'x')).toBe('what__now___x___.txt');
+    expect(safeFileName('report.pdf. . ', 'x')).toBe('report.pdf');
+    expect(safeFileName('CON.txt', 'x')).toBe('_CON.txt');
+    expect(safeFileName('lpt1', 'x')).toBe('_lpt1');
+  });
+
+  it('shortens a very long name but keeps its extension, and falls back when nothing is left', () => {
+    const long = safeFileName(`${'a'.repeat(400)}.pdf`, 'x');
+    expect([...long]).toHaveLength(150);
+    expect(long.endsWith('a.pdf')).toBe(true);
+    expect(safeFileName(undefined, 'Attachment 2')).toBe('Attachment 2');
+    expect(safeFileName('\u202E/..', 'Attachment 2')).toBe('Attachment 2');
+    expect(safeFileName('', '')).toBe('attachment');
   });
 });

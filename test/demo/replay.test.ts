@@ -344,4 +344,26 @@ describe('replaying', () => {
     });
     expect(result).toMatchObject({ complete: false, sent: 1, stopped: 'replaced' });
   });
+
+  it('says at once that the mailbox is busy when another session holds it', async () => {
+    const app = new App(undefined, sample);
+    const other = await DemoSession.open(app.endpoint({ kind: 'offline' }));
+    await other.send({ verb: 'USER', name: 'demo' });
+    await other.send({ verb: 'PASS', password: 'demo' });
+    const started = Date.now();
+    await expect(runReplay(app, { seed: 1, ownSeed: true, fromProxy: false, commands: [{ verb: 'NOOP' }] })).rejects.toMatchObject({ code: 'busy' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    other.close();
+  });
+
+  it('replays offline even when the link came from a proxy session and the page has a proxy', async () => {
+    const target = { target: '127.0.0.1:11110', label: 'embedded', embedded: true, tls: false };
+    const app = new App({ proxyUrl: 'ws://127.0.0.1:1/', targets: [target] }, sample);
+    expect(app.defaultPlace).toEqual({ kind: 'proxy', target });
+    const result = await runReplay(app, { seed: 1, ownSeed: false, fromProxy: true, commands: [{ verb: 'USER', name: 'demo' }] });
+    expect(result.complete).toBe(true);
+    expect(app.place).toEqual({ kind: 'offline' });
+    expect(app.session?.endpoint.kind).toBe('offline');
+    app.disconnect();
+  });
 });

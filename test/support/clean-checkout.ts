@@ -2,8 +2,7 @@
  * `npm start` as a newcomer runs it: in a fresh copy of the repository (every file git tracks or would track,
  * nothing built), with the installed node_modules linked in. Resolves once the demo prints its URL.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,7 +48,13 @@ export async function npmStartInCleanCopy(args: readonly string[], timeoutMs = 1
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const stop = async () => {
     // npm runs the demo in a shell: signal the whole process group, as a terminal's Ctrl-C does.
-    if (child.exitCode === null) process.kill(-child.pid!, 'SIGINT');
+    // Even when npm itself has exited: the demo it started may still run in the group. A group that is
+    // gone altogether (ESRCH) has nothing left to stop.
+    try {
+      process.kill(-child.pid!, 'SIGINT');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
     const code = await exited;
     rmSync(dir, { recursive: true, force: true });
     return code;

@@ -24,13 +24,17 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-/** A static server for dist/demo alone: the page then runs in offline mode only (no demo-config.json). */
-export async function serveDemoStatic(): Promise<{ url: string; close(): Promise<void> }> {
-  if (!existsSync(DEMO_ROOT)) throw new Error(MISSING_DEMO);
+/**
+ * A static server for dist/demo alone (or another build of the page in `root`): the page then runs in offline
+ * mode only (no demo-config.json).
+ */
+export async function serveDemoStatic(root: string = DEMO_ROOT): Promise<{ url: string; close(): Promise<void> }> {
+  if (!existsSync(root)) throw new Error(root === DEMO_ROOT ? MISSING_DEMO : `${root} does not exist`);
+  const base = root.endsWith(path.sep) ? root : root + path.sep;
   const server: Server = createServer((request, response) => {
     const name = new URL(request.url ?? '/', 'http://x').pathname.replace(/^\/+/, '') || 'index.html';
-    const file = path.join(DEMO_ROOT, path.normalize(name));
-    if (!file.startsWith(DEMO_ROOT) || !existsSync(file)) {
+    const file = path.join(base, path.normalize(name));
+    if (!file.startsWith(base) || !existsSync(file)) {
       response.writeHead(404).end();
       return;
     }
@@ -69,14 +73,20 @@ export interface DemoPageOptions {
 /** Open `url` in a fresh Chromium and wait for the page to be ready (every view mounted). */
 export async function openDemoPage(url: string, options: DemoPageOptions = {}): Promise<DemoPage> {
   const browser = await launchChromium();
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 1000 }, locale: options.locale ?? 'en-US' });
-  const page = await context.newPage();
-  const messages: string[] = [];
-  page.on('console', (message) => messages.push(`${message.type()}: ${message.text()}`));
-  page.on('pageerror', (error) => messages.push(`pageerror: ${error.message}`));
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
-  return { browser, page, console: messages, close: () => browser.close() };
+  try {
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 1000 }, locale: options.locale ?? 'en-US' });
+    const page = await context.newPage();
+    const messages: string[] = [];
+    page.on('console', (message) => messages.push(`${message.type()}: ${message.text()}`));
+    page.on('pageerror', (error) => messages.push(`pageerror: ${error.message}`));
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    return { browser, page, console: messages, close: () => browser.close() };
+  } catch (error) {
+    // A page that never got ready: no one else holds this browser to close it.
+    await browser.close();
+    throw error;
+  }
 }
 
 /**
@@ -93,8 +103,12 @@ export class DemoPages {
     return demo;
   }
 
+  /** Close every page opened here (each once, even when closing one of them fails). */
   async closeAll(): Promise<void> {
-    for (const demo of this.#opened) await demo.close();
+    const opened = this.#opened.splice(0);
+    const results = await Promise.allSettled(opened.map((demo) => demo.close()));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 }
 
@@ -118,8 +132,11 @@ export function offlineDemo(): { readonly pages: DemoPages; open(options?: DemoP
     server = await serveDemoStatic();
   });
   afterAll(async () => {
-    await pages.closeAll();
-    await server?.close();
+    try {
+      await pages.closeAll();
+    } finally {
+      await server?.close();
+    }
   });
   return { pages, open: (options = {}) => pages.open(server!.url, options) };
 }

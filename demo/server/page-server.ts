@@ -51,6 +51,10 @@ export function contentSecurityPolicy(proxyOrigins: readonly string[]): string {
     "script-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
+    // No other site may frame the page (and trick a click on its buttons). The message frames are srcdoc
+    // documents of the page itself, which this does not touch.
+    "frame-ancestors 'none'",
+    "form-action 'none'",
   ].join('; ');
 }
 

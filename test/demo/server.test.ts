@@ -203,7 +203,7 @@ describe('the page server', () => {
       expect(reply.headers['content-security-policy']).toBe(
         `default-src 'self'; connect-src 'self' ws://127.0.0.1:${proxyPort} ws://localhost:${proxyPort}; ` +
           "img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-src 'self' blob: data:; script-src 'self'; " +
-          "object-src 'none'; base-uri 'none'",
+          "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
       );
     }
     const head = await http(running.url, '/app.js', { method: 'HEAD' });

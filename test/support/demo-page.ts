@@ -54,7 +54,7 @@ export async function serveDemoStatic(root: string = DEMO_ROOT): Promise<{ url: 
  */
 export function startDemoServer(): Promise<RunningDemo> {
   if (!existsSync(DEMO_ROOT)) throw new Error(MISSING_DEMO);
-  return startDemo({ port: 0, proxyPort: 0, pop3Port: 0, root: DEMO_ROOT, sampleMailbox: SAMPLE_ROOT, log: process.env.DEMO_LOG ? (l) => console.log('LOG', l) : undefined });
+  return startDemo({ port: 0, proxyPort: 0, pop3Port: 0, root: DEMO_ROOT, sampleMailbox: SAMPLE_ROOT });
 }
 
 export interface DemoPage {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
 import { ErrorCode, LocalProtocolError, Pop3Error, RemoteProtocolError, ServerError } from '../../core/errors.js';
 import { plain } from '../../core/sasl/index.js';
-import { drain, greeted, serve, written } from '../support/engine.js';
+import { drain, greeted, serve, thrown, written } from '../support/engine.js';
 
 const encoder = new TextEncoder();
 
@@ -41,15 +41,6 @@ function failure(make: () => Pop3ClientEngine, reply: string, code: string = Err
   }
   expect(errors[1]!.message).toBe(errors[0]!.message);
   return errors[0]!;
-}
-
-function thrown(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 describe('the failure is sticky', () => {

@@ -7,7 +7,7 @@ import { apopDigest } from '../../core/apop.js';
 import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../../core/client-engine.js';
 import { ErrorCode, LocalProtocolError, ServerError } from '../../core/errors.js';
 import { plain } from '../../core/sasl/index.js';
-import { drain, greeted as greetedWith, serve, written } from '../support/engine.js';
+import { drain, greeted as greetedWith, serve, thrown, written } from '../support/engine.js';
 
 const decoder = new TextDecoder();
 
@@ -25,15 +25,6 @@ function inTransaction(options?: ClientEngineOptions): Pop3ClientEngine {
   expect(engine.state).toBe('transaction');
   drain(engine);
   return engine;
-}
-
-function thrown(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 /** Expects `call` to throw WrongState and to add nothing: no bytes, no events, no pending command. */

@@ -29,3 +29,13 @@ export function greeted(options?: ClientEngineOptions, greeting = '+OK ready\r\n
   drain(engine);
   return engine;
 }
+
+/** What `call` throws; fails the test when it returns instead. */
+export function thrown(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to throw');
+}

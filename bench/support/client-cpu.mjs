@@ -17,20 +17,32 @@ const box = buildMailboxes([spec]).get(name);
 const CHUNK = 64 * 1024;
 const CAPA = Buffer.from('+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n');
 
-/** Answers each written command line from the mailbox; read() hands out the replies in 64 KiB chunks. */
+/**
+ * Answers each written command line from the mailbox; reads hand out the replies in 64 KiB chunks, as the
+ * Node TCP transport does: readTransient() in one reused buffer, read() in fresh memory.
+ */
 class MailboxTransport {
   secure = false;
   local = true;
   #out = [Buffer.from('+OK ready\r\n')];
   #reader;
   #closed = false;
+  #reused = Buffer.allocUnsafe(CHUNK);
+  #into;
   read() {
+    return this.#read(undefined);
+  }
+  readTransient() {
+    return this.#read(this.#reused);
+  }
+  #read(into) {
+    this.#into = into;
     if (this.#out.length > 0) return Promise.resolve(this.#take());
     if (this.#closed) return Promise.resolve(undefined);
     return new Promise((resolve) => (this.#reader = resolve));
   }
   #take() {
-    // Coalesce small replies and split big ones, as a socket would; always a fresh buffer, as a socket gives.
+    // Coalesce small replies and split big ones, as a socket would.
     const pieces = [];
     let length = 0;
     while (length < CHUNK && this.#out.length > 0) {
@@ -41,7 +53,10 @@ class MailboxTransport {
       pieces.push(piece);
       length += piece.length;
     }
-    return Buffer.concat(pieces, length);
+    if (this.#into === undefined) return Buffer.concat(pieces, length);
+    let at = 0;
+    for (const piece of pieces) at += piece.copy(this.#into, at);
+    return this.#into.subarray(0, length);
   }
   write(bytes) {
     for (const line of Buffer.from(bytes).toString('latin1').split('\r\n')) {

@@ -7,9 +7,8 @@
  * byte stream. (Many small chunks also keep the garbage collector running often, which keeps the peak
  * memory of a long download low: 4 MiB for 56 MB in test/interop, against 19-21 MiB with one copy per
  * transport chunk.) Either way nothing here keeps a view into a transport chunk once it has been routed,
- * which lets the client read the transport into memory it reuses while a body flows
- * (Transport.readTransient): a BYOB reader with a view it reuses downloads any size of message without
- * allocating per chunk. (A byte stream cannot hand out the pieces themselves: enqueue() transfers, i.e.
+ * which lets the client read the transport into memory it reuses (Transport.readTransient): a BYOB reader
+ * with a view it reuses downloads any size of message without allocating per chunk. (A byte stream cannot hand out the pieces themselves: enqueue() transfers, i.e.
  * detaches, the whole buffer under a view, and the transport's chunk is still being read.)
  *
  * The client reads for the stream only while a read waits for bytes, plus `readAhead` bytes (the option
@@ -29,14 +28,10 @@ export interface Feeder {
   pause(): void;
   /** Read from the transport again. */
   resume(): void;
-  /** The body starts (true) or has ended (false); while it flows, every piece is copied (see above). */
-  flowing(on: boolean): void;
 }
 
 export class BodyStream {
   readonly stream: ReadableStream<Uint8Array>;
-  /** Pieces are copied before data() returns: they may be views into transient memory. */
-  readonly copies = true;
   readonly #feeder: Feeder;
   readonly #readAhead: number;
   readonly #onStatus: () => void;
@@ -87,7 +82,6 @@ export class BodyStream {
 
   status(): void {
     this.#flowing = true;
-    this.#feeder.flowing(true);
     this.#onStatus();
   }
 
@@ -233,7 +227,6 @@ export class BodyStream {
   }
 
   #end(): void {
-    if (this.#flowing) this.#feeder.flowing(false);
     this.#onEnd();
   }
 }

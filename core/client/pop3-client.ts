@@ -10,12 +10,12 @@
  * the replies. The engine decides what may be in flight (pipelining, barriers) and knows which replies are
  * multi-line; the client adds time, cancellation and I/O.
  *
- * Backpressure: a retrStream() consumer that falls behind pauses the read loop, so the transport is not
- * read, so the socket is not read. retr() and the batches join a body's pieces in place inside its chunk,
- * and copy only a body that spans chunks (body-parts.ts). A retrStream() copies each piece into the view
- * of the read waiting for it (body-stream.ts), so while a stream's body flows the loop reads with the
- * transport's readTransient() when it has one: chunks in memory the transport reuses, valid until the next
- * read. Nothing may keep a view into such a chunk, so a piece for any other reply is copied first.
+ * Memory: the loop reads with the transport's readTransient() when it has one, chunks in memory the
+ * transport reuses, valid until the next read, so a download allocates nothing per chunk. Nothing keeps a
+ * view into a chunk: retr(), top() and the batches copy each piece of a body into memory sized from the
+ * server's octet count (body-collector.ts), and a retrStream() copies each into the view of the read waiting
+ * for it (body-stream.ts). Backpressure: a retrStream() consumer that falls behind pauses the read loop, so
+ * the transport is not read, so the socket is not read.
  *
  * The session ends in exactly one of these ways, and every pending call then settles:
  *   - QUIT answered: the engine closes; nothing is pending any more.
@@ -51,7 +51,7 @@ import {
   retrieveMany,
 } from './batch.js';
 import { downloadAndDelete, type DownloadAndDeleteOptions, type DownloadResult } from './download-and-delete.js';
-import { BodyParts } from './body-parts.js';
+import { BodyCollector } from './body-collector.js';
 import { BodyStream } from './body-stream.js';
 import { AbortError, TimeoutError, toPop3Error } from './errors.js';
 import { fetchNew, type FetchNewResult } from './keep-on-server.js';
@@ -145,12 +145,10 @@ export interface MailboxStat {
 interface Reply {
   readonly resolve: (result: CommandResult) => void;
   readonly reject: (error: Pop3Error) => void;
-  /** +OK to a RETR or TOP: the body follows. */
-  readonly status?: () => void;
-  /** A piece of the body: a view into `chunk`, the transport chunk being read (see BodyParts). */
-  readonly data?: (piece: Uint8Array, chunk: Uint8Array) => void;
-  /** data() copies each piece before it returns, so the piece may lie in transient memory. */
-  readonly copies?: boolean;
+  /** +OK to a RETR or TOP: the body follows, of `octets` octets if the server said so. */
+  readonly status?: (octets: number | undefined) => void;
+  /** A piece of the body, valid only during the call (it may lie in the transport's reused memory). */
+  readonly data?: (piece: Uint8Array) => void;
 }
 
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
@@ -173,6 +171,8 @@ export class Pop3Client {
   readonly #connectTimer: Watchdog;
 
   readonly #replies = new Map<CommandHandle, Reply>();
+  /** Where every body of retr(), top() and the batches is collected, one at a time. */
+  readonly #bodies = new BodyCollector();
   #greetingWaiter: { resolve: (greeting: Greeting) => void; reject: (error: Pop3Error) => void } | undefined;
   /** The STLS reply, held from the server's +OK until the TLS handshake is done. */
   #upgrade: Reply | undefined;
@@ -183,8 +183,6 @@ export class Pop3Client {
   #flushScheduled = false;
   /** A slow stream consumer asked the read loop to wait. */
   #paused = false;
-  /** retrStream() bodies flowing: while there is one, the loop reads transient chunks (see the top). */
-  #streamsFlowing = 0;
   #wakeReadLoop: (() => void) | undefined;
 
   constructor(transport: Transport, options: Pop3ClientOptions = {}) {
@@ -418,9 +416,6 @@ export class Pop3Client {
       const feeder = {
         pause: () => this.#pauseReading(),
         resume: () => this.#resumeReading(),
-        flowing: (on: boolean) => {
-          this.#streamsFlowing += on ? 1 : -1;
-        },
       };
       const body: BodyStream = new BodyStream(feeder, readAhead, () => resolve(body.stream), reject, () => {
         disarm();
@@ -520,7 +515,7 @@ export class Pop3Client {
       done = (error, body) => (disarm(), settle(error, body));
     }
     try {
-      this.#send((engine) => engine.retr(message), new BodyReply(done, onProgress));
+      this.#send((engine) => engine.retr(message), new BodyReply(this.#bodies, done, onProgress));
     } catch (error) {
       done(toPop3Error(error));
     }
@@ -535,10 +530,10 @@ export class Pop3Client {
     });
   }
 
-  /** Queue a RETR or TOP and collect its body (see BodyParts: no copy unless it spans chunks). */
+  /** Queue a RETR or TOP and collect its body (body-collector.ts). */
   #body(enqueue: (engine: Pop3ClientEngine) => CommandHandle, onProgress?: (receivedOctets: number) => void): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.#send(enqueue, new BodyReply((error, body) => (error === undefined ? resolve(body!) : reject(error)), onProgress));
+      this.#send(enqueue, new BodyReply(this.#bodies, (error, body) => (error === undefined ? resolve(body!) : reject(error)), onProgress));
     });
   }
 
@@ -611,6 +606,7 @@ export class Pop3Client {
 
   async #readLoop(): Promise<void> {
     const engine = this.#engine;
+    const transport = this.#transport;
     while (!this.#ended) {
       if (this.#paused) {
         await new Promise<void>((resolve) => {
@@ -618,10 +614,10 @@ export class Pop3Client {
         });
         continue;
       }
-      const transient = this.#streamsFlowing > 0 && this.#transport.readTransient !== undefined;
       let chunk: Uint8Array | undefined;
       try {
-        chunk = await (transient ? this.#transport.readTransient!() : this.#transport.read());
+        // Every chunk is consumed before the next read (see #dispatch), so reused memory will do.
+        chunk = await (transport.readTransient !== undefined ? transport.readTransient() : transport.read());
       } catch (error) {
         this.#terminate(toPop3Error(error));
         return;
@@ -629,7 +625,7 @@ export class Pop3Client {
       if (this.#ended) return;
       if (chunk === undefined) engine.receiveEnd();
       else engine.receive(chunk);
-      this.#dispatch(chunk, transient);
+      this.#dispatch();
       if (this.#upgrade !== undefined && !this.#ended) await this.#handshake();
       this.#flush();
       this.#updateIdle(true);
@@ -638,25 +634,20 @@ export class Pop3Client {
   }
 
   /**
-   * Route every event the engine has ready after reading `chunk`; `transient`: the chunk is the transport's
-   * until the next read (the engine keeps nothing of it: a line split across chunks is copied there).
+   * Route every event the engine has ready after reading a chunk. The chunk may be the transport's again at
+   * the next read: neither the engine (which copies a line split across chunks) nor a reply (which copies
+   * each piece of a body) keeps anything of it.
    */
-  #dispatch(chunk: Uint8Array | undefined, transient: boolean): void {
+  #dispatch(): void {
     const engine = this.#engine;
     try {
       for (let event = engine.nextEvent(); event !== undefined; event = engine.nextEvent()) {
         switch (event.type) {
-          case 'data': {
-            const reply = this.#replies.get(event.handle);
-            if (reply?.data === undefined) break;
-            if (transient && reply.copies !== true) {
-              const copy = new Uint8Array(event.chunk); // a copy (a Buffer's slice() would be a view)
-              reply.data(copy, copy);
-            } else reply.data(event.chunk, chunk ?? event.chunk);
+          case 'data':
+            this.#replies.get(event.handle)?.data?.(event.chunk);
             break;
-          }
           case 'status':
-            this.#replies.get(event.handle)?.status?.();
+            this.#replies.get(event.handle)?.status?.(event.octets);
             break;
           case 'done': {
             const reply = this.#take(event.handle);
@@ -798,23 +789,28 @@ export type Settle<T> = (error: Pop3Error | undefined, value?: T) => void;
 class BodyReply implements Reply {
   readonly #settle: Settle<Uint8Array>;
   readonly #onProgress: ((receivedOctets: number) => void) | undefined;
-  readonly #parts = new BodyParts();
+  readonly #collector: BodyCollector;
   #received = 0;
 
-  constructor(settle: Settle<Uint8Array>, onProgress: ((receivedOctets: number) => void) | undefined) {
+  constructor(collector: BodyCollector, settle: Settle<Uint8Array>, onProgress: ((receivedOctets: number) => void) | undefined) {
+    this.#collector = collector;
     this.#settle = settle;
     this.#onProgress = onProgress;
   }
 
-  data(piece: Uint8Array, chunk: Uint8Array): void {
-    this.#parts.push(piece, chunk);
+  status(octets: number | undefined): void {
+    this.#collector.begin(octets);
+  }
+
+  data(piece: Uint8Array): void {
+    this.#collector.add(piece);
     if (this.#onProgress === undefined) return;
     this.#received += piece.length;
     this.#onProgress(this.#received);
   }
 
   resolve(): void {
-    this.#settle(undefined, this.#parts.take());
+    this.#settle(undefined, this.#collector.take());
   }
 
   reject(error: Pop3Error): void {

@@ -9,13 +9,13 @@ export interface Transport {
    * The next chunk from the peer, or undefined once the stream has ended (or after close()). Rejects when
    * the connection fails, preferably with a Pop3Error naming what happened. At most one read is pending at
    * a time. A chunk belongs to the caller from then on: the transport never reuses or modifies it, nor shares
-   * its memory with anyone else (a writer's buffer, a log), so the client may hand out views into it without
-   * copying and may change it (Pop3Client joins a body's pieces in place, body-parts.ts).
+   * its memory with anyone else (a writer's buffer, a log), so the reader may keep views into it and may
+   * change it.
    */
   read(): Promise<Uint8Array | undefined>;
   /**
    * Optional: the next chunk as read() gives it, but possibly in memory the transport reuses, so that a reader
-   * which copies every byte anyway (Pop3Client feeding a retrStream) downloads without the transport
+   * which copies every byte it keeps anyway (Pop3Client does) downloads without the transport
    * allocating memory per chunk. The contract:
    *   - the chunk is valid until the next call to read() or readTransient(), and only until then: the caller
    *     keeps neither it nor any view into it past that call, and copies what it needs;

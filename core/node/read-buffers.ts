@@ -4,8 +4,8 @@
  *
  * Ordinary reads go into fresh memory, and the chunk is the reader's (Transport.read). A read that fills it
  * is handed out in it; any shorter one is copied into memory of its size and the fresh memory kept for the
- * next read, as Node's own reads do: a chunk the client hands on without copying (retr() gives a view into
- * it, body-parts.ts) must not pin 64 KiB for a 30-byte reply, nor for a 20 KiB message.
+ * next read, as Node's own reads do: a reader that keeps a view into a chunk must not pin 64 KiB for a
+ * 30-byte reply.
  *
  * Transient reads (Transport.readTransient) go into a few buffers that are reused. A Node socket reader
  * that receives fresh memory for every chunk leaves ~100 MiB of garbage behind a 100 MiB download, which the

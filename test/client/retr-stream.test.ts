@@ -4,11 +4,9 @@
  * stays bounded by the high-water marks, not by the message size.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryTransportPair } from '../../core/client/memory-transport.js';
-import { Pop3Client } from '../../core/client/pop3-client.js';
-import type { Transport } from '../../core/client/transport.js';
 import { ErrorCode, ServerError } from '../../core/errors.js';
-import { capaReply, FakeServer, flush, GREETING, latin1, loggedIn, text } from '../support/fake-server.js';
+import { flush, latin1, loggedIn, sessionOver, text } from '../support/fake-server.js';
+import { ScribblingTransport } from '../support/scribbling-transport.js';
 
 const KiB = 1024;
 
@@ -330,53 +328,6 @@ async function readByob(stream: ReadableStream<Uint8Array>, size: number): Promi
   return out;
 }
 
-/**
- * A transport with readTransient(): it lends one buffer, and at the next read of either kind scribbles over
- * what it lent. A view into a transient chunk kept past that point shows up as corrupted bytes.
- */
-class ScribblingTransport implements Transport {
-  readonly secure = false;
-  readonly local = true;
-  transientReads = 0;
-  readonly #inner: Transport;
-  // A Node Buffer, as the TCP transport lends: its slice() is a view, not a copy.
-  #buffer = Buffer.alloc(1024);
-  #lent: Uint8Array | undefined;
-
-  constructor(inner: Transport) {
-    this.#inner = inner;
-  }
-
-  read(): Promise<Uint8Array | undefined> {
-    this.#scribble();
-    return this.#inner.read();
-  }
-
-  async readTransient(): Promise<Uint8Array | undefined> {
-    this.#scribble();
-    const chunk = await this.#inner.read();
-    if (chunk === undefined) return undefined;
-    this.transientReads++;
-    if (chunk.length > this.#buffer.length) this.#buffer = Buffer.alloc(chunk.length);
-    this.#lent = this.#buffer.subarray(0, chunk.length);
-    this.#lent.set(chunk);
-    return this.#lent;
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    return this.#inner.write(bytes);
-  }
-
-  close(): void {
-    this.#inner.close();
-  }
-
-  #scribble(): void {
-    this.#lent?.fill(0xee);
-    this.#lent = undefined;
-  }
-}
-
 /** A logged-in session whose client transport counts its reads. */
 async function countingSession(highWaterMark: number) {
   let reads = 0;
@@ -391,25 +342,4 @@ async function countingSession(highWaterMark: number) {
     local: true,
   }), highWaterMark);
   return { ...session, reads: () => reads };
-}
-
-/** A logged-in session over the client end of a memory pair, as `wrap` makes it into a transport. */
-async function sessionOver<T extends Transport>(wrap: (inner: Transport) => T, highWaterMark?: number) {
-  const pair = memoryTransportPair({ highWaterMark });
-  const transport = wrap(pair.client);
-  const server = new FakeServer(pair.server);
-  const client = new Pop3Client(transport);
-  void server.send(GREETING);
-  const connected = client.connect();
-  await server.expect('CAPA');
-  void server.send(capaReply(['USER', 'PIPELINING']));
-  await connected;
-  const login = client.login({ username: 'alice', password: 'secret', mechanism: 'USER' });
-  await server.expect('USER alice');
-  await server.expect('PASS secret');
-  void server.send('+OK\r\n+OK\r\n');
-  await server.expect('CAPA');
-  void server.send('-ERR\r\n');
-  await login;
-  return { client, server, transport };
 }

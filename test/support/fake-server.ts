@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import { type MemoryTransport, type MemoryTransportOptions, memoryTransportPair } from '../../core/client/memory-transport.js';
 import { Pop3Client, type Pop3ClientOptions } from '../../core/client/pop3-client.js';
+import type { Transport } from '../../core/client/transport.js';
 
 /** The server side of one scripted session. */
 export class FakeServer {
@@ -151,4 +152,25 @@ export function track<T>(promise: Promise<T>): { readonly state: 'pending' | 're
 /** Lets every pending promise callback run (a macrotask turn; works under fake timers, which leave setImmediate alone). */
 export function flush(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A logged-in session over the client end of a memory pair, as `wrap` makes it into a transport. */
+export async function sessionOver<T extends Transport>(wrap: (inner: Transport) => T, highWaterMark?: number) {
+  const pair = memoryTransportPair({ highWaterMark });
+  const transport = wrap(pair.client);
+  const server = new FakeServer(pair.server);
+  const client = new Pop3Client(transport);
+  void server.send(GREETING);
+  const connected = client.connect();
+  await server.expect('CAPA');
+  void server.send(capaReply(['USER', 'PIPELINING']));
+  await connected;
+  const login = client.login({ username: 'alice', password: 'secret', mechanism: 'USER' });
+  await server.expect('USER alice');
+  await server.expect('PASS secret');
+  void server.send('+OK\r\n+OK\r\n');
+  await server.expect('CAPA');
+  void server.send('-ERR\r\n');
+  await login;
+  return { client, server, transport };
 }

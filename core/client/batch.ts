@@ -7,7 +7,9 @@
  * The window is measured in bytes and in commands. A fixed count of commands is the wrong unit: 32 RETRs in
  * flight cap a batch at 32 messages per round trip (~3,000 small messages/s at 10 ms), yet 32 large messages
  * can be hundreds of MiB. So a RETR batch keeps up to `windowBytes` (8 MiB) of expected body octets in flight,
- * counted from the LIST sizes the caller passes (MessageRef.size), and at most `window` (1,000) commands.
+ * counted from the LIST sizes the caller passes (MessageRef.size), and at most `window` (1,000) commands. A
+ * message passed without a size counts as the average of the bodies this batch has received so far: a
+ * mailbox of small messages soon has a thousand in flight, one of large ones only as many as fit.
  */
 import type { ListEntry, UidlEntry } from '../client-engine.js';
 import { ErrorCode, LocalProtocolError, type Pop3Error, ServerError } from '../errors.js';
@@ -60,7 +62,8 @@ export interface BatchOptions extends CallOptions {
   window?: number;
   /**
    * Most expected body octets in flight (RETR batches), from the sizes given with the messages; a message
-   * without a size counts as {@link UNKNOWN_SIZE} (so at most 256 of them per 8 MiB) unless `window` is given.
+   * without a size counts as the average body received so far in the batch, and as {@link UNKNOWN_SIZE}
+   * before the first (so the batch starts with at most 256 of them per 8 MiB), unless `window` is given.
    * One message is always let through, however large. Default: the client's `windowBytes` (8 MiB).
    */
   windowBytes?: number;
@@ -68,7 +71,7 @@ export interface BatchOptions extends CallOptions {
   onProgress?: (progress: BatchProgress) => void;
 }
 
-/** What a message of unknown size counts for in a byte window: a generous average mail. */
+/** What a message of unknown size counts for in a byte window until a body has arrived: a generous average mail. */
 export const UNKNOWN_SIZE = 32 * 1024;
 
 /** LIST and UIDL, queued together so they are pipelined, joined by message number. */
@@ -118,8 +121,12 @@ export async function retrieveMany(
     if (signal?.aborted === true) throw new AbortError('retrieving messages aborted', signal.reason);
   };
   const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
-  const unknownSize = options.window === undefined ? UNKNOWN_SIZE : 0;
-  await windowed(refs, window, (ref) => ref.size ?? unknownSize, start, (body, ref) => {
+  let bodies = 0;
+  let bodyOctets = 0;
+  const unknownSize = options.window !== undefined ? () => 0 : () => (bodies === 0 ? UNKNOWN_SIZE : bodyOctets / bodies);
+  await windowed(refs, window, (ref) => ref.size ?? unknownSize(), start, (body, ref) => {
+    bodies++;
+    bodyOctets += body.length;
     const handled = onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
     if (!isPromiseLike(handled)) return afterMessage();
     return handled.then(afterMessage);
@@ -157,7 +164,8 @@ function toRef(message: number | MessageRef): MessageRef {
 /**
  * Start `start(item, settle)` for the items in order, with at most `window.count` items started and not yet
  * finished, and at most `window.bytes` of their `weight` (but always at least one item), and `finish` each
- * result in order, waiting for it when it returns a promise. The first error ends the batch.
+ * result in order, waiting for it when it returns a promise. The first error ends the batch. An item's weight
+ * is taken when it starts, and is what it gives back when it finishes.
  *
  * Each item has a slot that `settle` fills, rather than a promise: results that arrive together (a chunk
  * from the server holds dozens of small messages) are finished in one go, in one microtask.
@@ -195,7 +203,7 @@ function windowed<T, R>(
         const size = weight(item);
         if (index > next && inFlightBytes + size > bytes) break;
         inFlightBytes += size;
-        const slot: Slot<R> = { settled: false, error: undefined, value: undefined };
+        const slot: Slot<R> = { settled: false, error: undefined, value: undefined, weight: size };
         slots.push(slot);
         start(item, (error, value) => {
           slot.settled = true;
@@ -223,7 +231,7 @@ function windowed<T, R>(
           if (slot.error !== undefined) return fail(slot.error);
           const index = next++;
           slots[index] = undefined;
-          inFlightBytes -= weight(items[index]!);
+          inFlightBytes -= slot.weight;
           if (slots.length - next <= count / 2 && inFlightBytes <= bytes / 2) fill();
           const finished = finish(slot.value as R, items[index]!);
           if (isPromiseLike(finished)) {
@@ -252,6 +260,7 @@ interface Slot<R> {
   settled: boolean;
   error: Pop3Error | undefined;
   value: R | undefined;
+  readonly weight: number;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<void> {

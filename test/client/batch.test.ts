@@ -24,7 +24,7 @@ describe('retrieveMany', () => {
     expect(seen).toEqual(mailbox.messages.map((m, i) => `${i + 1}:${m.body}`));
   });
 
-  it('defaults to 1,000 commands and 8 MiB in flight; a message of unknown size counts as 32 KiB', async () => {
+  it('defaults to 1,000 commands and 8 MiB in flight; a message of unknown size counts as 32 KiB at first', async () => {
     const mailbox = new FakeMailbox(sampleMessages(300, 1));
     const { client } = await openSession(mailbox, { serve: { lazy: true } });
     expect(client.window).toBe(1000);
@@ -65,6 +65,21 @@ describe('retrieveMany', () => {
     });
     expect(mailbox.maxOutstanding).toBe(1);
     expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('then counts a message of unknown size as the average body received so far', async () => {
+    // Tiny messages: from the first refill on, the count alone bounds them.
+    const small = new FakeMailbox(sampleMessages(1200, 1));
+    const first = await openSession(small, { serve: { lazy: true } });
+    await first.client.retrieveMany(small.messages.map((_, i) => i + 1), () => {});
+    expect(small.maxOutstanding).toBe(1000);
+    // 16 KiB messages in a 64 KiB window: two at first (as 32 KiB each), then four.
+    const large = new FakeMailbox(Array.from({ length: 12 }, (_, i) => ({ uid: `u${i}`, body: `${'x'.repeat(16 * 1024 - 2)}\r\n` })));
+    const second = await openSession(large, { serve: { lazy: true }, client: { windowBytes: 64 * 1024 } });
+    const sizes: number[] = [];
+    await second.client.retrieveMany(large.messages.map((_, i) => i + 1), ({ body }) => void sizes.push(body.length));
+    expect(sizes).toEqual(Array(12).fill(16 * 1024));
+    expect(large.maxOutstanding).toBe(4);
   });
 
   it('with the defaults, a LIST-sized batch of small messages is bounded by the count', async () => {

@@ -19,6 +19,8 @@ import { demoAssets } from './demo/assets.mjs';
 const entries = [
   { name: 'index', input: 'core/index.ts', browser: true },
   { name: 'node', input: 'core/node/index.ts', browser: false },
+  // The Node POP3 server, apart from `node` so that a client does not load it.
+  { name: 'server', input: 'core/node/server-entry.ts', browser: false },
   // The `pop3kit` command (package.json `bin`): it gets the `#!` line of `banner` below, and no declarations.
   { name: 'cli', input: 'core/node/cli.ts', browser: false, declarations: false },
   // The WebSocket-to-TCP proxy (Node only, on the `ws` package).

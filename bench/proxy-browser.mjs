@@ -2,7 +2,7 @@
 // browser bundle, dist/pop3kit.browser.js) next to a raw client in the same page through the same proxy
 // (target: pop3kit at least 80% of raw). The raw client is the least a page must do: one WebSocket, RETR,
 // and a scan of each chunk's end for the terminator; it neither unstuffs nor frames. pop3kit reads the body
-// with retrStream(), chunk by chunk, without keeping it. The embedded POP3 server (dist/node.js) serves one
+// with retrStream(), chunk by chunk, without keeping it. The embedded POP3 server (dist/server.js) serves one
 // 64 MiB message from memory; the proxy (dist/proxy.js) runs in this process, Chromium in its own.
 // Run: npm run bench (or node bench/proxy-browser.mjs after npm run build). Chromium: CHROMIUM_PATH or
 // /usr/bin/chromium. Everything stays on 127.0.0.1.
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { chromium } from 'playwright';
 import { MemoryMailStore } from '../dist/index.js';
-import { Pop3Server } from '../dist/node.js';
+import { Pop3Server } from '../dist/server.js';
 import { createProxy } from '../dist/proxy.js';
 
 const MiB = 1024 * 1024;

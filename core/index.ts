@@ -2,7 +2,8 @@
  * pop3kit: the browser-safe entry point. Everything here runs unchanged in browsers, workers, extensions,
  * Deno, Bun and Node: no Node built-ins. The engines (client and server) do no I/O and read no clock; the
  * async drivers on top of them use only the web platform (timers for timeouts, WebSocket, streams).
- * Node-only code (sockets, files, the CLI) is the `pop3kit/node` entry; the proxy is `pop3kit/proxy`.
+ * Node-only code is in other entries: the socket client `pop3kit/node`, the POP3 server (sockets, Maildir)
+ * `pop3kit/server`, the proxy `pop3kit/proxy`.
  */
 export * from './errors.js';
 export { Secret, REDACTED, type SecretText } from './secret.js';

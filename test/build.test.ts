@@ -1,8 +1,9 @@
 // Guards the isomorphic promise of core/: the browser build refuses Node built-ins, and the sources use no
 // Node globals, timers or clocks (the engine does no I/O and time never enters it). Two folders differ:
-// core/node/ is the Node-only entry point, and core/client/ (the async driver) owns timeouts, so it may set
+// core/node/ holds the Node-only entry points, and core/client/ (the async driver) owns timeouts, so it may set
 // timers (the web platform's setTimeout), though still no Node built-ins or globals and no clock reads.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Also guards the split of the Node entries in the build: a client importing pop3kit/node loads no server code.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,5 +130,69 @@ describe('core/ sources', () => {
 
   it('import no Node built-ins and use no Node globals, timers (but in core/client/) or clocks', () => {
     expect(browserSafeFiles.flatMap(violations)).toEqual([]);
+  });
+});
+
+describe('the built Node entries (npm run build)', () => {
+  const dist = path.join(root, 'dist');
+  const built = existsSync(path.join(dist, 'node.js'));
+
+  /**
+   * What the modules of a dist/ entry's static import graph (relative `import`, `export … from` and `require`
+   * followed) define and import: the classes they declare, and the packages and built-ins they import. A
+   * dynamic import() is not loaded with its importer, so it is not followed.
+   */
+  function staticGraph(entry: string) {
+    const files = new Set<string>();
+    const classes = new Set<string>();
+    const externals = new Set<string>();
+    const pending = [path.join(dist, entry)];
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (files.has(file)) continue;
+      files.add(file);
+      const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+      const follow = (specifier: ts.Node | undefined) => {
+        if (!specifier || !ts.isStringLiteralLike(specifier)) return;
+        if (specifier.text.startsWith('.')) pending.push(path.resolve(path.dirname(file), specifier.text));
+        else externals.add(specifier.text);
+      };
+      const visit = (node: ts.Node): void => {
+        if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) follow(node.moduleSpecifier);
+        else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'require') {
+          follow(node.arguments[0]);
+        } else if (ts.isClassDeclaration(node) && node.name) classes.add(node.name.text);
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    return { classes, externals };
+  }
+
+  // What only the server needs: its classes (the Node driver, the session and engine under it, the Maildir
+  // store) and the file system.
+  const SERVER_CLASSES = ['Pop3Server', 'Pop3ServerSession', 'Pop3ServerEngine', 'MaildirStore'];
+  const isFileSystem = (specifier: string) => /^(node:)?fs(\/|$)/.test(specifier);
+
+  it('was built', () => {
+    expect(built, 'dist/node.js is missing: run `npm run build` before the tests').toBe(true);
+  });
+
+  describe.each([
+    { client: 'node.js', server: 'server.js' },
+    { client: 'node.cjs', server: 'server.cjs' },
+  ])('$client and $server', ({ client, server }) => {
+    it.runIf(built)(`${client} loads the client and nothing of the server`, () => {
+      const graph = staticGraph(client);
+      // The walk got past the entry file, or the checks below would prove nothing.
+      expect(graph.classes).toContain('Pop3Client');
+      expect(SERVER_CLASSES.filter((name) => graph.classes.has(name))).toEqual([]);
+      expect([...graph.externals].filter(isFileSystem)).toEqual([]);
+    });
+
+    it.runIf(built)(`${server} loads the server`, () => {
+      const graph = staticGraph(server);
+      expect(SERVER_CLASSES.filter((name) => !graph.classes.has(name))).toEqual([]);
+      expect([...graph.externals].filter(isFileSystem)).not.toEqual([]);
+    });
   });
 });

@@ -494,7 +494,7 @@ export class Pop3ClientEngine {
         return;
       }
       const octets = this.#line.pending + lf + 1 - pos; // the whole line, its end included
-      const line = this.#line.finish(chunk.subarray(pos, lf + 1), max, what);
+      const line = this.#line.finish(chunk, pos, lf, max, what);
       pos = lf + 1;
       if (listing) this.#onListingLine(fromUtf8(line), octets);
       else this.#onStatusLine(fromUtf8(line));
@@ -728,8 +728,20 @@ function quote(line: string): string {
 }
 
 function announcedOctets(text: string): number | undefined {
-  const match = /^(\d{1,15})\s+octets\b/i.exec(text);
-  return match === null ? undefined : Number(match[1]);
+  // By hand rather than with a regular expression: this runs for every message of a batch.
+  let value = 0;
+  let i = 0;
+  for (; i < text.length && i < 16; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+  }
+  if (i === 0 || i > 15) return undefined;
+  let word = i;
+  while (word < text.length && (text[word] === ' ' || text[word] === '\t')) word++;
+  if (word === i || text.slice(word, word + 6).toLowerCase() !== 'octets') return undefined;
+  const next = text[word + 6]; // "octets" must be a whole word
+  return next !== undefined && /\w/.test(next) ? undefined : value;
 }
 
 /** The result of a +OK that ends the reply, checking the fields RFC 1939 requires. */

@@ -35,27 +35,26 @@ export class LineAssembler {
   }
 
   /**
-   * The whole line, given its last piece (which ends with LF), without the line end (LF or CRLF).
-   * Returns a view of `last` when nothing was held, so complete lines cost no copy.
+   * The whole line, given that its last piece is chunk[start..lf] (`lf` the index of its LF), without the
+   * line end (LF or CRLF). Returns a view of `chunk` when nothing was held, so complete lines cost no copy.
    */
-  finish(last: Uint8Array, maxLength: number, what: string): Uint8Array {
-    let line = last;
-    if (this.#length > 0) {
-      const total = this.#length + last.length;
-      if (total > maxLength) throw lineTooLong(what, maxLength);
-      line = new Uint8Array(total);
-      let offset = 0;
-      for (const part of this.#parts) {
-        line.set(part, offset);
-        offset += part.length;
-      }
-      line.set(last, offset);
-      this.#parts = [];
-      this.#length = 0;
-    } else if (last.length > maxLength) {
-      throw lineTooLong(what, maxLength);
+  finish(chunk: Uint8Array, start: number, lf: number, maxLength: number, what: string): Uint8Array {
+    if (this.#length === 0) {
+      if (lf + 1 - start > maxLength) throw lineTooLong(what, maxLength);
+      return chunk.subarray(start, lf > start && chunk[lf - 1] === CR ? lf - 1 : lf);
     }
-    let end = line.length - 1; // drop LF
+    const total = this.#length + lf + 1 - start;
+    if (total > maxLength) throw lineTooLong(what, maxLength);
+    const line = new Uint8Array(total);
+    let offset = 0;
+    for (const part of this.#parts) {
+      line.set(part, offset);
+      offset += part.length;
+    }
+    line.set(chunk.subarray(start, lf + 1), offset);
+    this.#parts = [];
+    this.#length = 0;
+    let end = total - 1; // drop LF
     if (end > 0 && line[end - 1] === CR) end--;
     return line.subarray(0, end);
   }
@@ -82,7 +81,7 @@ interface SequenceSearchable {
  */
 function dotLineSearch(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from: number) => number {
   const isBuffer = (chunk.constructor as { isBuffer?: (value: unknown) => boolean }).isBuffer?.(chunk) === true;
-  if (isBuffer) return (buffer, from) => (buffer as unknown as SequenceSearchable).indexOf(DOT_LINE, from);
+  if (isBuffer) return searchBuffer;
   if (chunk.length - pos <= SHORT_SCAN) return scanForDotLine;
   // The latin1 view covers a window that starts small and doubles while nothing is found: a chunk holding
   // many small bodies (one decode() call each) is then converted about once, not once per body.
@@ -100,6 +99,10 @@ function dotLineSearch(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from
       text = latin1.decode(chunk.subarray(from, Math.min(chunk.length, from + window)));
     }
   };
+}
+
+function searchBuffer(buffer: Uint8Array, from: number): number {
+  return (buffer as unknown as SequenceSearchable).indexOf(DOT_LINE, from);
 }
 
 function scanForDotLine(chunk: Uint8Array, from: number): number {

@@ -107,13 +107,19 @@ describe('DotUnstuffer', () => {
 });
 
 describe('LineAssembler', () => {
+  /** Finish with the line that ends at the first LF of `chunk` from `start`. */
+  const finish = (assembler: LineAssembler, chunk: Uint8Array, max: number, start = 0) =>
+    assembler.finish(chunk, start, chunk.indexOf(0x0a, start), max, 'a status line');
+
   it('returns a complete line as a view without its CRLF or LF', () => {
     const assembler = new LineAssembler();
-    const chunk = bytes('+OK hello\r\n');
-    const line = assembler.finish(chunk, 100, 'a status line');
+    const chunk = bytes('xx+OK hello\r\nnext');
+    const line = finish(assembler, chunk, 100, 2);
     expect(text(line)).toBe('+OK hello');
     expect(line.buffer).toBe(chunk.buffer);
-    expect(text(assembler.finish(bytes('+OK bare\n'), 100, 'a status line'))).toBe('+OK bare');
+    expect(text(finish(assembler, bytes('+OK bare\n'), 100))).toBe('+OK bare');
+    expect(text(finish(assembler, bytes('\n'), 100))).toBe('');
+    expect(text(finish(assembler, bytes('\r\n'), 100))).toBe('');
   });
 
   it('joins pieces and counts the pending bytes', () => {
@@ -121,13 +127,14 @@ describe('LineAssembler', () => {
     assembler.append(bytes('+O'), 100, 'a status line');
     assembler.append(bytes('K fi'), 100, 'a status line');
     expect(assembler.pending).toBe(6);
-    expect(text(assembler.finish(bytes('ne\r\n'), 100, 'a status line'))).toBe('+OK fine');
+    expect(text(finish(assembler, bytes('ne\r\n'), 100))).toBe('+OK fine');
     expect(assembler.pending).toBe(0);
   });
 
   it('refuses a line over the limit, whether it arrives whole or in pieces', () => {
     const whole = new LineAssembler();
-    expect(() => whole.finish(bytes(`${'x'.repeat(20)}\r\n`), 21, 'a status line')).toThrow(RemoteProtocolError);
+    expect(() => finish(whole, bytes(`${'x'.repeat(20)}\r\n`), 21)).toThrow(RemoteProtocolError);
+    expect(text(finish(whole, bytes(`${'x'.repeat(19)}\r\n`), 21))).toBe('x'.repeat(19));
     const pieces = new LineAssembler();
     pieces.append(bytes('x'.repeat(20)), 21, 'a status line');
     let error: unknown;
@@ -144,6 +151,9 @@ describe('LineAssembler', () => {
   it('accepts a line of exactly the limit, line end included', () => {
     const assembler = new LineAssembler();
     assembler.append(bytes('x'.repeat(19)), 21, 'a status line');
-    expect(text(assembler.finish(bytes('\r\n'), 21, 'a status line'))).toBe('x'.repeat(19));
+    expect(text(finish(assembler, bytes('\r\n'), 21))).toBe('x'.repeat(19));
+    // The CR held with the earlier piece still ends the line.
+    assembler.append(bytes(`${'y'.repeat(5)}\r`), 21, 'a status line');
+    expect(text(finish(assembler, bytes('\n'), 21))).toBe('y'.repeat(5));
   });
 });

@@ -544,7 +544,7 @@ export class Pop3ServerEngine {
         this.#line = new LineAssembler();
         return TOO_LONG;
       }
-      return this.#line.finish(chunk.subarray(pos, lf + 1), max, 'a command line');
+      return this.#line.finish(chunk, pos, lf, max, 'a command line');
     }
     return undefined;
   }

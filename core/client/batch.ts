@@ -112,25 +112,27 @@ export async function retrieveMany(
             counted = received;
             report();
           };
-    client.queueRetr(ref.message, settle, signal, progress);
+    client.queueRetr(ref.message, settle, progress);
   };
   const afterMessage = () => {
     messagesDone++;
     report?.();
-    // Between messages no command may be pending, so the signal would otherwise go unnoticed.
+    // An abort during the handler of the last message ends the session, but no command is left to fail.
     if (signal?.aborted === true) throw new AbortError('retrieving messages aborted', signal.reason);
   };
   const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
   let bodies = 0;
   let bodyOctets = 0;
   const unknownSize = options.window !== undefined ? () => 0 : () => (bodies === 0 ? UNKNOWN_SIZE : bodyOctets / bodies);
-  await windowed(refs, window, (ref) => ref.size ?? unknownSize(), start, (body, ref) => {
-    bodies++;
-    bodyOctets += body.length;
-    const handled = onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
-    if (!isPromiseLike(handled)) return afterMessage();
-    return handled.then(afterMessage);
-  });
+  await watched(client, signal, 'retrieving messages', () =>
+    windowed(refs, window, (ref) => ref.size ?? unknownSize(), start, (body, ref) => {
+      bodies++;
+      bodyOctets += body.length;
+      const handled = onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
+      if (!isPromiseLike(handled)) return afterMessage();
+      return handled.then(afterMessage);
+    }),
+  );
 }
 
 /** DELE every message, at most `window` in flight. */
@@ -141,12 +143,28 @@ export async function deleteMany(client: Pop3Client, messages: readonly (number 
   // A DELE reply is one line: only the count bounds what is in flight.
   const window = { count: options.window ?? client.window, bytes: Infinity };
   const start = (ref: MessageRef, settle: Settle<void>) => {
-    client.dele(ref.message, { signal }).then(() => settle(undefined), settle);
+    client.dele(ref.message).then(() => settle(undefined), settle);
   };
-  await windowed(refs, window, () => 0, start, () => {
-    messagesDone++;
-    onProgress?.({ messagesDone, messages: refs.length, bytesDone: 0, bytesExpected: undefined });
-  });
+  await watched(client, signal, 'deleting messages', () =>
+    windowed(refs, window, () => 0, start, () => {
+      messagesDone++;
+      onProgress?.({ messagesDone, messages: refs.length, bytesDone: 0, bytesExpected: undefined });
+    }),
+  );
+}
+
+/**
+ * Run a batch under `signal`: aborted before it starts, it rejects and sends nothing; aborted later, the
+ * session ends with AbortError (commands in flight cannot be taken back), as for any call with a signal.
+ */
+async function watched(client: Pop3Client, signal: AbortSignal | undefined, what: string, run: () => Promise<void>): Promise<void> {
+  if (signal?.aborted === true) throw new AbortError(`${what} aborted`, signal.reason);
+  const disarm = client.armSignal(signal, what);
+  try {
+    await run();
+  } finally {
+    disarm();
+  }
 }
 
 /** A batch window (`window`, `windowBytes`): a positive integer, or LocalProtocolError (POP3_ERR_BAD_ARGUMENT). */

@@ -505,19 +505,14 @@ export class Pop3Client {
   /**
    * @internal The batch operations' RETR (batch.ts): the body, or the error, goes to `settle` rather than
    * through a promise per message, which a batch of thousands of small messages would mostly spend its
-   * time on. Errors that retr() would reject with are passed to `settle` too, before this returns.
+   * time on. Errors that retr() would reject with are passed to `settle` too, before this returns. A batch
+   * watches its signal once for all its commands (armSignal), not once per command.
    */
-  queueRetr(message: number, settle: Settle<Uint8Array>, signal?: AbortSignal, onProgress?: (receivedOctets: number) => void): void {
-    let done = settle;
-    if (signal !== undefined) {
-      if (signal.aborted) return settle(new AbortError(`RETR ${message} aborted`, signal.reason));
-      const disarm = this.#armSignal(signal, `RETR ${message}`);
-      done = (error, body) => (disarm(), settle(error, body));
-    }
+  queueRetr(message: number, settle: Settle<Uint8Array>, onProgress?: (receivedOctets: number) => void): void {
     try {
-      this.#send((engine) => engine.retr(message), new BodyReply(this.#bodies, done, onProgress));
+      this.#send((engine) => engine.retr(message), new BodyReply(this.#bodies, settle, onProgress));
     } catch (error) {
-      done(toPop3Error(error));
+      settle(toPop3Error(error));
     }
   }
 
@@ -592,6 +587,15 @@ export class Pop3Client {
     if (signal.aborted) return Promise.reject(new AbortError(`${what} aborted`, signal.reason));
     const disarm = this.#armSignal(signal, what);
     return run().finally(disarm);
+  }
+
+  /**
+   * @internal For a batch: end the session with AbortError (`what` aborted) when `signal` fires; returns the
+   * function that stops listening. One listener for a whole batch: one per command would be a thousand on one
+   * signal (and Node's warning about a possible leak from the eleventh on).
+   */
+  armSignal(signal: AbortSignal | undefined, what: string): () => void {
+    return this.#armSignal(signal, what);
   }
 
   /** End the session when `signal` fires; returns the function that stops listening. */

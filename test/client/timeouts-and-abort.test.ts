@@ -3,10 +3,12 @@
  * every pending call settled, and the session closed. Time is faked: only setTimeout and clearTimeout,
  * which are all the client uses.
  */
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryTransportPair } from '../../core/client/memory-transport.js';
 import { Pop3Client, type Pop3ClientOptions } from '../../core/client/pop3-client.js';
 import { ErrorCode, type Pop3Error } from '../../core/errors.js';
+import { FakeMailbox, openSession, sampleMessages } from '../support/fake-mailbox.js';
 import { capaReply, FakeServer, flush, GREETING, loggedIn, track } from '../support/fake-server.js';
 
 beforeEach(() => {
@@ -227,6 +229,43 @@ describe('AbortSignal', () => {
     void server.send('+OK\r\nbody\r\n.\r\n');
     await flush();
     expect(batch.error).toMatchObject({ code: ErrorCode.Aborted });
+  });
+
+  it('a batch listens to its signal once, however many commands it has in flight', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(60));
+    const { client } = await openSession(mailbox, { serve: { lazy: true } });
+    const signal = new AbortController().signal;
+    const listening: number[] = [];
+    await client.retrieveMany(mailbox.messages.map((_, i) => i + 1), () => void listening.push(getEventListeners(signal, 'abort').length), { signal });
+    await client.deleteMany(mailbox.messages.map((_, i) => i + 1), { signal, onProgress: () => void listening.push(getEventListeners(signal, 'abort').length) });
+    expect(mailbox.maxOutstanding).toBe(60);
+    expect(new Set(listening)).toEqual(new Set([1]));
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a batch whose signal is already aborted rejects and sends nothing; the session goes on', async () => {
+    const { client, server } = await loggedIn();
+    const reason = new Error('not now');
+    for (const batch of [client.retrieveMany([1, 2], () => {}, { signal: AbortSignal.abort(reason) }), client.deleteMany([1], { signal: AbortSignal.abort(reason) })]) {
+      await expect(batch).rejects.toMatchObject({ name: 'AbortError', code: ErrorCode.Aborted, cause: reason });
+    }
+    const stat = client.stat();
+    await server.expect('STAT'); // the first command the server sees
+    void server.send('+OK 2 20\r\n');
+    expect(await stat).toEqual({ count: 2, size: 20 });
+  });
+
+  it('aborting a batch mid-way ends the session, and the batch and every pending call reject', async () => {
+    const { client, server } = await loggedIn();
+    const controller = new AbortController();
+    const batch = track(client.retrieveMany([1, 2, 3], () => {}, { signal: controller.signal }));
+    await server.expect('RETR 1');
+    void server.send('+OK\r\none\r\n.\r\n');
+    await flush();
+    controller.abort();
+    await flush();
+    expect(batch.error).toMatchObject({ code: ErrorCode.Aborted, message: 'retrieving messages aborted' });
+    expect(client.state).toBe('failed');
   });
 });
 

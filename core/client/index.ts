@@ -15,5 +15,5 @@ export { AbortError, ConnectionError, TimeoutError } from './errors.js';
 export { chooseLogin, type LoginMechanism, type LoginPlan } from './login.js';
 export type { BatchOptions, BatchProgress, MessageInfo, MessageRef, RetrievedMessage } from './batch.js';
 export type { DownloadAndDeleteOptions, DownloadResult } from './download-and-delete.js';
-export type { FetchNewResult } from './keep-on-server.js';
+export type { FetchNewOptions, FetchNewResult } from './keep-on-server.js';
 export { MemoryUidStore, type UidStore } from './uid-store.js';

@@ -54,7 +54,7 @@ import { downloadAndDelete, type DownloadAndDeleteOptions, type DownloadResult }
 import { BodyCollector } from './body-collector.js';
 import { BodyStream } from './body-stream.js';
 import { AbortError, TimeoutError, toPop3Error } from './errors.js';
-import { fetchNew, type FetchNewResult } from './keep-on-server.js';
+import { fetchNew, type FetchNewOptions, type FetchNewResult } from './keep-on-server.js';
 import { chooseLogin, type LoginMechanism } from './login.js';
 import type { Transport } from './transport.js';
 import type { UidStore } from './uid-store.js';
@@ -496,9 +496,11 @@ export class Pop3Client {
 
   /**
    * Keep mail on the server and fetch only what is new: messages whose UIDL is not in `store` go to
-   * `handler`, and are added to `store` once it resolves. The session stays open. See keep-on-server.ts.
+   * `handler`, and are added to `store` once it resolves. After a complete batch the store forgets the UIDs
+   * the server no longer lists (one store per mailbox; `forgetGone: false` turns it off). The session stays
+   * open. See keep-on-server.ts.
    */
-  fetchNew(store: UidStore, handler: (message: RetrievedMessage) => void | Promise<void>, options: BatchOptions = {}): Promise<FetchNewResult> {
+  fetchNew(store: UidStore, handler: (message: RetrievedMessage) => void | Promise<void>, options: FetchNewOptions = {}): Promise<FetchNewResult> {
     return fetchNew(this, store, handler, options);
   }
 

@@ -55,18 +55,18 @@ describe('fetchNew with Dovecot', () => {
     const user = await createUser(dovecot, 'fetch-new', messages);
     const store = new MemoryUidStore();
     const fetched: { uid: string; body: Uint8Array }[] = [];
-    const session = async (): Promise<{ fetched: number; known: number }> => {
+    const session = async (): Promise<{ fetched: number; known: number; forgotten: number }> => {
       const client = await sessions.loggedIn(user);
       const result = await within(client.fetchNew(store, (message) => void fetched.push({ uid: message.uid!, body: message.body })), 'fetchNew');
       await within(client.quit(), 'QUIT');
       return result;
     };
 
-    expect(await session()).toEqual({ fetched: 5, known: 0 });
-    expect(await session()).toEqual({ fetched: 0, known: 5 });
+    expect(await session()).toEqual({ fetched: 5, known: 0, forgotten: 0 });
+    expect(await session()).toEqual({ fetched: 0, known: 5, forgotten: 0 });
     const later = numberedMessages(2, 7);
     const delivered = [await deliver(user, later[0]!), await deliver(user, later[1]!)];
-    expect(await session()).toEqual({ fetched: 2, known: 5 });
+    expect(await session()).toEqual({ fetched: 2, known: 5, forgotten: 0 });
 
     // Dovecot numbers the delivered messages after the others (UIDs 6 and 7, in the order it finds them).
     expect(fetched.slice(0, 5).map((f) => f.uid)).toEqual(user.messages.map((m) => m.uidl));
@@ -75,5 +75,12 @@ describe('fetchNew with Dovecot', () => {
     const laterBodies = fetched.slice(5).map((f) => Buffer.from(f.body).toString('latin1')).sort();
     expect(laterBodies).toEqual(later.map((m) => Buffer.from(expectedWireBody(m.bytes)).toString('latin1')).sort());
     expect(await messagesOnDisk(user)).toEqual([...user.messages.map((m) => m.baseName), ...delivered].sort());
+
+    // Another client deletes the first message: the next session forgets its UID and keeps the others.
+    const other = await sessions.loggedIn(user);
+    await within(other.dele(1), 'DELE');
+    await within(other.quit(), 'QUIT');
+    expect(await session()).toEqual({ fetched: 0, known: 6, forgotten: 1 });
+    expect([...store.values()].sort()).toEqual(fetched.slice(1).map((f) => f.uid).sort());
   });
 });

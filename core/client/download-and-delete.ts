@@ -8,9 +8,12 @@
  *
  * Without a store that makes delivery at least once: a message stored in a session that then died is
  * handed over again next time. With a UidStore, its UID is remembered from the moment it is stored until
- * its deletion is committed, and the next session deletes it without handing it over again.
+ * its deletion is committed, and the next session deletes it without handing it over again. A UID whose
+ * deletion was committed although the session died before it learnt so (QUIT's reply lost) is no longer
+ * listed next time, and a store with `retain` then forgets it.
  */
 import { ErrorCode, LocalProtocolError } from '../errors.js';
+import { AbortError } from './errors.js';
 import type { BatchOptions, MessageInfo, RetrievedMessage } from './batch.js';
 import type { Pop3Client } from './pop3-client.js';
 import type { UidStore } from './uid-store.js';
@@ -47,8 +50,12 @@ export async function downloadAndDelete(
   const earlier: MessageInfo[] = [];
   const fresh: MessageInfo[] = [];
   const deletions: Promise<void>[] = [];
+  // One listener for the whole run (the DELEs sent from the handler may be many at once); it ends the session.
+  if (signal?.aborted === true) throw new AbortError('download and delete aborted', signal.reason);
+  const disarm = client.armSignal(signal, 'download and delete');
   try {
-    for (const message of await client.listing({ signal })) {
+    const messages = await client.listing();
+    for (const message of messages) {
       if (store === undefined) {
         fresh.push(message);
       } else if (message.uid === undefined) {
@@ -57,13 +64,15 @@ export async function downloadAndDelete(
         ((await store.has(message.uid)) ? earlier : fresh).push(message);
       }
     }
+    // The listing is the whole mailbox: a UID not in it was deleted, and remembering it serves nothing.
+    await store?.retain?.(new Set(messages.map((message) => message.uid!)));
     await client.deleteMany(earlier, { signal, window: options.window });
     await client.retrieveMany(
       fresh,
       async (message) => {
         await handler(message);
         if (store !== undefined) await store.add(message.uid!);
-        const deletion = client.dele(message.message, { signal });
+        const deletion = client.dele(message.message);
         // Awaited after the batch; meanwhile a refusal must not count as unhandled.
         deletion.catch(() => {});
         deletions.push(deletion);
@@ -71,11 +80,13 @@ export async function downloadAndDelete(
       options,
     );
     await Promise.all(deletions);
+    await client.quit();
   } catch (error) {
     await commitStored(client, signal);
     throw error;
+  } finally {
+    disarm();
   }
-  await client.quit({ signal });
   if (store !== undefined) for (const message of [...earlier, ...fresh]) await store.delete(message.uid!);
   return { stored: fresh.length, skipped: earlier.length };
 }
@@ -88,7 +99,7 @@ export async function downloadAndDelete(
 async function commitStored(client: Pop3Client, signal: AbortSignal | undefined): Promise<void> {
   if (client.error === undefined && signal?.aborted !== true) {
     try {
-      await client.quit({ signal });
+      await client.quit();
     } catch {
       // The failure that brought us here is the one to report.
     }

@@ -4,6 +4,7 @@
  * UidStore it also hands no message over twice. The cut-point tests run a session cut at every position,
  * then a clean session, and check the union.
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { RetrievedMessage } from '../../core/client/batch.js';
 import { MemoryUidStore } from '../../core/client/uid-store.js';
@@ -75,6 +76,36 @@ describe('downloadAndDelete', () => {
     expect(handed).toEqual(['uid-1', 'uid-3']);
     expect(mailbox.messages).toEqual([]);
     expect(store.size).toBe(0); // committed: nothing left to remember
+  });
+
+  it('with a store: forgets the UIDs of messages no longer on the server (a deletion committed unseen)', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(2));
+    // uid-9 was deleted by a QUIT whose reply never came: the store still holds it.
+    const store = new MemoryUidStore(['uid-9', 'uid-2']);
+    const { client } = await openSession(mailbox);
+    const handed: string[] = [];
+    expect(await client.downloadAndDelete(({ uid }) => void handed.push(uid!), { store })).toEqual({ stored: 1, skipped: 1 });
+    expect(handed).toEqual(['uid-1']);
+    expect([...store.values()]).toEqual([]);
+  });
+
+  it('listens to its signal once or twice, however many DELEs are in flight', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(40));
+    const { client } = await openSession(mailbox);
+    const signal = new AbortController().signal;
+    const listening = new Set<number>();
+    await client.downloadAndDelete(() => void listening.add(getEventListeners(signal, 'abort').length), { signal, store: new MemoryUidStore() });
+    expect(mailbox.messages).toEqual([]);
+    expect(Math.max(...listening)).toBeLessThanOrEqual(2); // the run's own, and its RETR batch's
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
+
+  it('an already aborted signal: nothing is sent and the session goes on', async () => {
+    const mailbox = new FakeMailbox(sampleMessages(2));
+    const { client } = await openSession(mailbox);
+    await expect(client.downloadAndDelete(() => {}, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCode.Aborted });
+    expect(await client.stat()).toMatchObject({ count: 2 });
+    expect(mailbox.received.filter((line) => /^(LIST|UIDL|RETR|DELE)/.test(line))).toEqual([]);
   });
 
   it('with a store: needs UIDL', async () => {

@@ -37,6 +37,7 @@ import { type Argument, type Command, CommandBuilder, encodeSaslResponse, type V
 import {
   ErrorCode,
   LocalProtocolError,
+  type OAuthError,
   Pop3Error,
   RemoteProtocolError,
   SaslError,
@@ -570,7 +571,9 @@ export class Pop3ClientEngine {
     if (cancel !== undefined) {
       this.#emit({ type: 'failed', handle: head.handle, error: cancel });
     } else {
-      this.#emit({ type: 'rejected', handle: head.handle, error: new ServerError(head.command.redacted, code, text) });
+      // A refused token: the JSON error the server sent first goes with the -ERR, which alone cannot say why.
+      const oauth = verb === 'AUTH' ? oauthErrorOf(head.command.mechanism) : undefined;
+      this.#emit({ type: 'rejected', handle: head.handle, error: new ServerError(head.command.redacted, code, text, oauth) });
     }
     // RFC 1939 section 6: the session ends after QUIT whatever the answer.
     if (verb === 'QUIT') return this.#close();
@@ -719,6 +722,17 @@ export class Pop3ClientEngine {
     if (this.#line.pending > 0) return `in the middle of the reply line to ${command}`;
     return `while waiting for the reply to ${command}`;
   }
+}
+
+/**
+ * The JSON error an OAuth mechanism (OAuthMechanism: XOAUTH2, OAUTHBEARER, or the caller's own) kept from the
+ * server's challenge, or undefined. SaslMechanism has no such member, so the shape is checked: another
+ * mechanism may well have an `error` of its own that means something else.
+ */
+function oauthErrorOf(mechanism: SaslMechanism | undefined): OAuthError | undefined {
+  const error = (mechanism as { readonly error?: unknown } | undefined)?.error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  return typeof (error as { readonly raw?: unknown }).raw === 'string' ? (error as OAuthError) : undefined;
 }
 
 // ─── Reply parsing ───────────────────────────────────────────────────────────────────────────────────────

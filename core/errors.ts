@@ -74,6 +74,24 @@ export class SaslError extends Pop3Error {
 }
 
 /**
+ * The JSON error a server sends when it refuses an OAuth token (RFC 7628 section 3.2.2; XOAUTH2 uses the same
+ * shape with `schemes`). Fields the server left out, or sent as something other than a string, are absent.
+ * It lives here rather than with the mechanisms because ServerError carries it, and this file imports nothing.
+ */
+export interface OAuthError {
+  /** Why the token was refused, e.g. `invalid_token` (RFC 7628) or an HTTP-like `401` (XOAUTH2). */
+  status?: string;
+  /** The scope the token needs. */
+  scope?: string;
+  /** XOAUTH2: the accepted authentication schemes, e.g. `Bearer`. */
+  schemes?: string;
+  /** RFC 7628: where to discover the OpenID provider (the JSON `openid-configuration`). */
+  openidConfiguration?: string;
+  /** The challenge as text, for whatever the fields above do not capture. */
+  raw: string;
+}
+
+/**
  * The server answered -ERR. `responseCode` is the bracketed code (RFC 2449 / 3206 / 6856) when present,
  * e.g. `IN-USE`, `LOGIN-DELAY`, `SYS/TEMP`, `SYS/PERM`, `AUTH`, `UTF8`.
  */
@@ -82,12 +100,20 @@ export class ServerError extends Pop3Error {
   readonly text: string;
   /** The command the server refused, redacted (e.g. `PASS [redacted]`). */
   readonly command: string;
-  constructor(command: string, responseCode: string | undefined, text: string) {
+  /**
+   * AUTH with an OAuth mechanism (XOAUTH2, OAUTHBEARER): the JSON error the server sent before its -ERR, so
+   * that a caller can tell an expired token (`status` `invalid_token` or `401`: refresh it and retry) from
+   * other failures. Undefined for every other refusal, and when the server sent -ERR without a JSON error.
+   * It is not part of the message: the server's text already says why, and the JSON is there to be read.
+   */
+  readonly oauth: OAuthError | undefined;
+  constructor(command: string, responseCode: string | undefined, text: string, oauth?: OAuthError) {
     const code = responseCode === undefined ? '' : ` [${responseCode}]`;
     super(ErrorCode.Server, `${command} failed:${code} ${text}`.trimEnd());
     this.command = command;
     this.responseCode = responseCode;
     this.text = text;
+    this.oauth = oauth;
   }
   /** The mailbox is locked by another session (RFC 2449 `IN-USE`). */
   get inUse(): boolean {

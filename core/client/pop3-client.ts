@@ -279,8 +279,9 @@ export class Pop3Client {
 
   /**
    * Log in (see Pop3LoginOptions), then fetch the capabilities again, which may change after login (RFC 2449).
-   * A refusal rejects with the server's ServerError (`authFailed`, `inUse`, `loginDelay`, `temporary`) and
-   * leaves the session in the AUTHORIZATION state, so another attempt is possible.
+   * A refusal rejects with the server's ServerError (`authFailed`, `inUse`, `loginDelay`, `temporary`, and for
+   * a refused OAuth token `oauth`, the server's JSON error) and leaves the session in the AUTHORIZATION state,
+   * so another attempt is possible.
    */
   login(options: Pop3LoginOptions): Promise<LoginResult> {
     return this.#guard(options.signal, 'login', async () => {

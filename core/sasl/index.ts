@@ -14,7 +14,7 @@ import { xoauth2 } from './xoauth2.js';
 export type { SaslMechanism } from './mechanism.js';
 export { cramMd5, type CramMd5Options } from './cram-md5.js';
 export { login, type LoginOptions } from './login.js';
-export { oauthbearer, parseOAuthError, type OAuthBearerOptions, type OAuthError, type OAuthMechanism } from './oauthbearer.js';
+export { oauthbearer, parseOAuthError, type OAuthBearerOptions, type OAuthMechanism } from './oauthbearer.js';
 export { plain, type PlainOptions } from './plain.js';
 export { saslprep } from './saslprep.js';
 export { escapeSaslName, SCRAM_MAX_ITERATIONS, scramSha256, type ScramSha256Options } from './scram-sha-256.js';

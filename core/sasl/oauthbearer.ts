@@ -1,5 +1,5 @@
 import { fromUtf8, utf8 } from '../bytes.js';
-import { SaslError } from '../errors.js';
+import { type OAuthError, SaslError } from '../errors.js';
 import { revealText, type SecretText } from '../secret.js';
 import type { SaslMechanism } from './mechanism.js';
 import { escapeSaslName } from './scram-sha-256.js';
@@ -25,26 +25,12 @@ export interface OAuthBearerOptions {
   port?: number;
 }
 
-/**
- * The JSON error a server sends when it refuses a token (RFC 7628 section 3.2.2; XOAUTH2 uses the same
- * shape with `schemes`). Fields the server left out, or sent as something other than a string, are absent.
- */
-export interface OAuthError {
-  /** Why the token was refused, e.g. `invalid_token` (RFC 7628) or an HTTP-like `401` (XOAUTH2). */
-  status?: string;
-  /** The scope the token needs. */
-  scope?: string;
-  /** XOAUTH2: the accepted authentication schemes, e.g. `Bearer`. */
-  schemes?: string;
-  /** RFC 7628: where to discover the OpenID provider (the JSON `openid-configuration`). */
-  openidConfiguration?: string;
-  /** The challenge as text, for whatever the fields above do not capture. */
-  raw: string;
-}
-
 /** A SASL mechanism that carries an OAuth token and keeps the server's JSON error, if any. */
 export interface OAuthMechanism extends SaslMechanism {
-  /** The error the server sent before failing the command, or undefined if there was none. */
+  /**
+   * The error the server sent before failing the command, or undefined if there was none. The engine puts it
+   * on the ServerError of the refused AUTH (`oauth`), so a caller of login() need not keep the mechanism.
+   */
   readonly error: OAuthError | undefined;
 }
 

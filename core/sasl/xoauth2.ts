@@ -1,7 +1,7 @@
 import { utf8 } from '../bytes.js';
-import { SaslError } from '../errors.js';
+import { type OAuthError, SaslError } from '../errors.js';
 import { revealText, type SecretText } from '../secret.js';
-import { parseOAuthError, type OAuthError, type OAuthMechanism } from './oauthbearer.js';
+import { type OAuthMechanism, parseOAuthError } from './oauthbearer.js';
 
 /**
  * XOAUTH2, the pre-standard OAuth mechanism of Google and Microsoft:

@@ -144,7 +144,7 @@ export async function runRaw({ port, user, rounds, reuse }) {
 
 // ─── pop3kit: Pop3Client over the Node transport ────────────────────────────────────────────────────────
 
-export async function runPop3kit({ port, user, rounds, spec, window: windowOption, stream }) {
+export async function runPop3kit({ port, user, rounds, spec, window: windowOption, stream, sink }) {
   let window = windowOption;
   // POP3KIT_DIST: another build to measure (a folder like dist/), e.g. to try a change to core/ side by side.
   const dist = process.env.POP3KIT_DIST === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(process.env.POP3KIT_DIST)}/`);
@@ -153,7 +153,7 @@ export async function runPop3kit({ port, user, rounds, spec, window: windowOptio
   let checked = 0;
   const mismatches = [];
   // Originals for the spot checks, made before any timing (a streamed message is checked slice by slice).
-  const originals = stream ? undefined : new Map(spotChecked(spec.count).map((m) => [m, messageBytes(m, spec.size)]));
+  const originals = stream || sink ? undefined : new Map(spotChecked(spec.count).map((m) => [m, messageBytes(m, spec.size)]));
   for (let round = 0; round < rounds; round++) {
     const client = await connect({ host: HOST, port, tls: 'none' });
     window ??= client.window;
@@ -162,7 +162,22 @@ export async function runPop3kit({ port, user, rounds, spec, window: windowOptio
     let bytes = 0;
     const start = performance.now();
     const cpuStart = process.cpuUsage();
-    if (stream) {
+    const check = (chunk, offset) => {
+      checked++;
+      if (!sameBytes(chunk, messageSlice(1, offset, chunk.length)) && mismatches.length < 5) {
+        mismatches.push(`round ${round + 1}, message 1, piece at octet ${offset}`);
+      }
+    };
+    if (sink) {
+      // One message, each piece to a callback and dropped (it is valid during the call only). Every 512th
+      // piece (a few KiB: pieces end at stuffed lines and chunk ends) is compared with the original, at the
+      // offset the count says.
+      let index = 0;
+      await client.retrTo(1, (piece) => {
+        if (index++ % 512 === 0) check(piece, bytes);
+        bytes += piece.length;
+      });
+    } else if (stream) {
       // One message, streamed with a BYOB reader into one 64 KiB view that every read reuses (the memory
       // comes back with each result, transferred), and dropped chunk by chunk. The first 4 KiB of every 64th
       // chunk are compared with the same octets of the original, at the offset the count says; checking every
@@ -170,12 +185,6 @@ export async function runPop3kit({ port, user, rounds, spec, window: windowOptio
       // would count in pop3kit's RSS. The last chunk is checked in full: it is still in the view when the
       // read that says `done` returns it (empty).
       const reader = (await client.retrStream(1)).getReader({ mode: 'byob' });
-      const check = (chunk, offset) => {
-        checked++;
-        if (!sameBytes(chunk, messageSlice(1, offset, chunk.length)) && mismatches.length < 5) {
-          mismatches.push(`round ${round + 1}, message 1, chunk at octet ${offset}`);
-        }
-      };
       let view = new Uint8Array(STREAM_VIEW);
       let lastLength = 0;
       for (let index = 0; ; index++) {

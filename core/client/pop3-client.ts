@@ -394,6 +394,20 @@ export class Pop3Client {
   }
 
   /**
+   * RETR with the body handed to `onData` as it arrives, piece by piece, dot-unstuffed, in order: the
+   * lightest way to stream a message (no stream machinery, nothing allocated per piece). A piece is valid only
+   * during the call (it may lie in memory the transport reads into next): copy what you keep, and use it for
+   * nothing asynchronous. `onData` is synchronous and there is no backpressure (for an asynchronous consumer,
+   * use retrStream). Resolves with the body's size in octets once it has ended. If `onData` throws, the rest
+   * of the body is dropped and the call rejects with AbortError, the exception as its cause, once the body has
+   * ended; the session goes on.
+   */
+  retrTo(message: number, onData: (piece: Uint8Array) => void, options: CallOptions = {}): Promise<number> {
+    const what = `RETR ${message}`;
+    return this.#guard(options.signal, what, () => new Promise((resolve, reject) => this.#send((engine) => engine.retr(message), new SinkReply(what, onData, resolve, reject))));
+  }
+
+  /**
    * RETR as a stream: resolves once the server has accepted (a -ERR rejects), then the body flows through
    * the stream as it arrives, with backpressure: the client reads from the server only while a read of the
    * stream waits (plus `highWaterMark` bytes ahead), so memory stays bounded whatever the message size. It
@@ -822,6 +836,38 @@ class BodyReply implements Reply {
 
   reject(error: Pop3Error): void {
     this.#settle(error);
+  }
+}
+
+/** retrTo(): every piece to the caller's callback; its first exception fails the call once the body has ended. */
+class SinkReply implements Reply {
+  readonly #what: string;
+  readonly #onData: (piece: Uint8Array) => void;
+  readonly #done: (octets: number) => void;
+  readonly reject: (error: Pop3Error) => void;
+  #octets = 0;
+  #failure: AbortError | undefined;
+
+  constructor(what: string, onData: (piece: Uint8Array) => void, done: (octets: number) => void, reject: (error: Pop3Error) => void) {
+    this.#what = what;
+    this.#onData = onData;
+    this.#done = done;
+    this.reject = reject;
+  }
+
+  data(piece: Uint8Array): void {
+    this.#octets += piece.length;
+    if (this.#failure !== undefined) return;
+    try {
+      this.#onData(piece);
+    } catch (error) {
+      this.#failure = new AbortError(`${this.#what} aborted: onData threw`, error);
+    }
+  }
+
+  resolve(): void {
+    if (this.#failure === undefined) this.#done(this.#octets);
+    else this.reject(this.#failure);
   }
 }
 

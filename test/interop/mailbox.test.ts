@@ -39,7 +39,7 @@ describe('a mailbox on Dovecot', () => {
     await within(client.quit(), 'QUIT');
   });
 
-  it('retrieves every awkward message byte for byte, whole and as a stream', async () => {
+  it('retrieves every awkward message byte for byte, whole, as a stream and to a callback', async () => {
     const user = await createUser(dovecot, 'retr', edgeCases);
     const client = await sessions.loggedIn(user);
     for (const [i, message] of edgeCases.entries()) {
@@ -48,6 +48,10 @@ describe('a mailbox on Dovecot', () => {
       const stream = await within(client.retrStream(i + 1), `RETR ${i + 1} as a stream`);
       const streamed = await within(new Response(stream).arrayBuffer(), `the stream of RETR ${i + 1}`);
       expectSameBytes(new Uint8Array(streamed), expected, `streamed RETR of "${message.name}"`);
+      const pieces: Buffer[] = [];
+      const octets = await within(client.retrTo(i + 1, (piece) => void pieces.push(Buffer.from(piece))), `RETR ${i + 1} to a callback`);
+      expect(octets).toBe(expected.length);
+      expectSameBytes(Buffer.concat(pieces), expected, `RETR of "${message.name}" to a callback`);
     }
     await within(client.quit(), 'QUIT');
   });
@@ -125,6 +129,27 @@ describe('a mailbox on Dovecot', () => {
     // The transport reads into memory it reuses and the body is copied into the view: no memory per chunk.
     expect(peak - before).toBeLessThan(size / 8);
     // The session goes on over the same socket, with ordinary reads again.
+    expect(await within(client.stat(), 'STAT')).toMatchObject({ count: 1 });
+    await within(client.quit(), 'QUIT');
+  }, 60_000);
+
+  it('hands a message over 50 MB to a callback, piece by piece, in bounded memory', async () => {
+    const size = 56 * 1024 * 1024;
+    const user = await createUser(dovecot, 'big-callback', [{ name: `${size} bytes`, write: (file) => writeBigMessage(file, size) }]);
+    const expected = await expectedWireDigest(user.messages[0]!.file);
+    const client = await sessions.loggedIn(user);
+    const before = process.memoryUsage.rss();
+    let peak = before;
+    const hash = createHash('sha256');
+    const octets = await within(
+      client.retrTo(1, (piece) => {
+        hash.update(piece);
+        peak = Math.max(peak, process.memoryUsage.rss());
+      }),
+      'RETR 1 to a callback',
+    );
+    expect({ size: octets, sha256: hash.digest('hex') }).toEqual(expected);
+    expect(peak - before).toBeLessThan(size / 8);
     expect(await within(client.stat(), 'STAT')).toMatchObject({ count: 1 });
     await within(client.quit(), 'QUIT');
   }, 60_000);

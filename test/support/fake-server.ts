@@ -100,13 +100,15 @@ export interface ScriptedOptions {
   capa?: readonly string[] | null;
   client?: Pop3ClientOptions;
   transport?: MemoryTransportOptions;
+  /** What the client's end of the memory pair is made into before the client gets it. */
+  wrap?: (inner: Transport) => Transport;
 }
 
 /** A client connected to a FakeServer: greeting and CAPA already exchanged. */
 export async function scripted(options: ScriptedOptions = {}): Promise<{ client: Pop3Client; server: FakeServer }> {
   const pair = memoryTransportPair(options.transport);
   const server = new FakeServer(pair.server);
-  const client = new Pop3Client(pair.client, options.client);
+  const client = new Pop3Client(options.wrap?.(pair.client) ?? pair.client, options.client);
   void server.send(options.greeting ?? GREETING);
   const connected = client.connect();
   await server.expect('CAPA');
@@ -154,23 +156,9 @@ export function flush(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A logged-in session over the client end of a memory pair, as `wrap` makes it into a transport. */
+/** {@link loggedIn} over the client end of a memory pair as `wrap` makes it into a transport, returned too. */
 export async function sessionOver<T extends Transport>(wrap: (inner: Transport) => T, highWaterMark?: number) {
-  const pair = memoryTransportPair({ highWaterMark });
-  const transport = wrap(pair.client);
-  const server = new FakeServer(pair.server);
-  const client = new Pop3Client(transport);
-  void server.send(GREETING);
-  const connected = client.connect();
-  await server.expect('CAPA');
-  void server.send(capaReply(['USER', 'PIPELINING']));
-  await connected;
-  const login = client.login({ username: 'alice', password: 'secret', mechanism: 'USER' });
-  await server.expect('USER alice');
-  await server.expect('PASS secret');
-  void server.send('+OK\r\n+OK\r\n');
-  await server.expect('CAPA');
-  void server.send('-ERR\r\n');
-  await login;
-  return { client, server, transport };
+  let transport: T | undefined;
+  const session = await loggedIn({ transport: { highWaterMark }, wrap: (inner) => (transport = wrap(inner)) });
+  return { ...session, transport: transport! };
 }

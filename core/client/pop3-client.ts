@@ -404,7 +404,9 @@ export class Pop3Client {
    */
   retrTo(message: number, onData: (piece: Uint8Array) => void, options: CallOptions = {}): Promise<number> {
     const what = `RETR ${message}`;
-    return this.#guard(options.signal, what, () => new Promise((resolve, reject) => this.#send((engine) => engine.retr(message), new SinkReply(what, onData, resolve, reject))));
+    return this.#guard(options.signal, what, () => new Promise((resolve, reject) => {
+      this.#send((engine) => engine.retr(message), new SinkReply(what, onData, resolve, reject));
+    }));
   }
 
   /**

@@ -37,6 +37,7 @@ export function mountLearn(root: HTMLElement, app: App): void {
       tab.tabIndex = selected ? 0 : -1;
       panels.get(other)!.hidden = !selected;
     }
+    share.setShown(name === 'share');
     if (focus) tabs.get(name)!.focus();
   };
   for (const [name, tab] of tabs) {
@@ -62,7 +63,8 @@ export function mountLearn(root: HTMLElement, app: App): void {
   mountLessonTour(tour, app, context);
   mountLevels(levels, app, context);
   mountExperiments(panels.get('break')!, app, context);
-  mountShare(panels.get('share')!, app);
+  // Told when its tab is shown: it builds its exports only then (see ShareView).
+  const share = mountShare(panels.get('share')!, app);
 
   const label = () => {
     tablist.setAttribute('aria-label', t('learn.tabs.label'));

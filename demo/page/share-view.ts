@@ -3,8 +3,9 @@
  * transcript as text, the session by hand with nc/openssl, Python poplib and pop3kit code. Each has a copy
  * button (the clipboard, or else the text selected for Ctrl+C) and the exports a download button.
  *
- * It shares the current session, or the last one after it was dropped, and follows it as it grows. Nothing
- * here can show a password: the link and the exports are made without any (see replay.ts and export.ts).
+ * It shares the current session, or the last one after it was dropped, and follows it as it grows while the
+ * tab is shown (see {@link ShareView}). Nothing here can show a password: the link and the exports are made
+ * without any (see replay.ts and export.ts).
  */
 import type { App } from './app.js';
 import { h, uniqueId } from './dom.js';
@@ -16,14 +17,27 @@ import type { DemoSession } from './session.js';
 /** Characters the export box shows; copy and download always take the whole text. */
 const PREVIEW_LIMIT = 200_000;
 
+/** What the tab holding the Share view tells it. */
+export interface ShareView {
+  /**
+   * The view was shown or hidden. It starts hidden. The link and the exports are rebuilt only while it is
+   * shown: for a session that retrieved a big message each rebuild is megabytes of text, wasted on a hidden
+   * tab. Hidden, the view only notes that they are out of date; shown, it brings them up to date at once.
+   */
+  setShown(shown: boolean): void;
+}
+
 /** Build the Share tab in `root`, following the App's current (or last) session. */
-export function mountShare(root: HTMLElement, app: App): void {
+export function mountShare(root: HTMLElement, app: App): ShareView {
   const prefix = uniqueId('share');
   const id = (name: string) => `${prefix}-${name}`;
   let session: DemoSession | undefined = app.session;
   let format: ExportFormat = 'transcript';
   let exported = '';
   let link = '';
+  let shown = false;
+  /** The session, the replay or the language changed since the link and exports were last built. */
+  let stale = true;
 
   // ─── The replay link ───
   const linkTitle = h('h3');
@@ -151,15 +165,13 @@ export function mountShare(root: HTMLElement, app: App): void {
       session === undefined
         ? ''
         : exportText(format, { entries: session.entries, commands: session.recorded, target: exportTarget(session.endpoint, session.engine.capabilities?.stls === true) });
-    // Unchanged text stays as it is, so a reader's scroll position and selection survive.
-    if (next === exported && text.value !== '') return;
-    exported = next;
-    if (exported === '') {
-      text.value = '';
-      text.placeholder = t('share.export.empty');
-    } else {
+    // Unchanged text stays as it is, so a reader's scroll position and selection survive; the notes around it
+    // are rewritten anyway (the language may have changed).
+    if (next !== exported || text.value === '') {
+      exported = next;
       text.value = exported.length > PREVIEW_LIMIT ? exported.slice(0, PREVIEW_LIMIT) : exported;
     }
+    text.placeholder = t('share.export.empty');
     truncated.textContent = exported.length > PREVIEW_LIMIT ? t('share.export.truncated', { shown: PREVIEW_LIMIT, total: exported.length }) : '';
     truncated.hidden = truncated.textContent === '';
     copyText.disabled = exported === '';
@@ -183,20 +195,23 @@ export function mountShare(root: HTMLElement, app: App): void {
     replayNote.append(notes);
   }
 
-  function render(): void {
+  let scheduled: ReturnType<typeof setTimeout> | undefined;
+
+  /** Rebuild the link and the exports now if the view is shown; hidden, they stay stale until it is. */
+  function update(): void {
+    clearTimeout(scheduled);
+    scheduled = undefined;
+    if (!shown) return;
+    stale = false;
     renderLink();
     renderExport();
-    renderReplayNote();
   }
 
-  // Sessions grow line by line (a RETR of a big message is one entry, but many lines arrive quickly): render at most every 200 ms.
-  let scheduled: ReturnType<typeof setTimeout> | undefined;
+  // Sessions grow line by line (a RETR of a big message is one entry, but many lines arrive quickly): rebuild at most every 200 ms.
   const schedule = () => {
-    if (scheduled !== undefined) return;
-    scheduled = setTimeout(() => {
-      scheduled = undefined;
-      render();
-    }, 200);
+    stale = true;
+    if (!shown || scheduled !== undefined) return;
+    scheduled = setTimeout(update, 200);
   };
 
   app.on((event) => {
@@ -213,7 +228,9 @@ export function mountShare(root: HTMLElement, app: App): void {
   });
   onLanguageChange(() => {
     renderStatic();
-    render();
+    renderReplayNote();
+    stale = true;
+    update();
   });
 
   formatSelect.addEventListener('change', () => {
@@ -238,7 +255,20 @@ export function mountShare(root: HTMLElement, app: App): void {
   });
 
   renderStatic();
-  render();
+  renderReplayNote();
+
+  return {
+    setShown(next) {
+      shown = next;
+      if (!shown) {
+        // A rebuild already scheduled is dropped: stale stays set, so showing the view again makes it.
+        clearTimeout(scheduled);
+        scheduled = undefined;
+      } else if (stale) {
+        update();
+      }
+    },
+  };
 }
 
 /**

@@ -4,7 +4,9 @@
  * greeting included), and the page's own share link for the replayed session is the link it was opened
  * with; a malformed link is explained in the status line and the page still works (a good link pasted
  * afterwards replays). The Share tab: the export follows the format chosen with the keyboard, copy falls
- * back to selecting the text, download saves the file, and nothing overflows at 360 px.
+ * back to selecting the text, download saves the file, and nothing overflows at 360 px. The link and the
+ * export are built only while the tab is shown (a session with a big message makes megabytes of them): not
+ * while it is hidden, at once when it is opened, and as the session grows while it stays open.
  *
  * POP3KIT_DEMO_ROOT serves another build of the page instead of dist/demo (to try changes not yet merged).
  */
@@ -12,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSampleMailbox } from '../../demo/assets.mjs';
+import { exportTarget, exportText } from '../../demo/page/export.js';
 import { OfflineServer, type SampleMailbox } from '../../demo/page/offline-server.js';
 import { decodeReplay, encodeReplay, type Replay, replayInto } from '../../demo/page/replay.js';
 import type { DemoCommand, TranscriptEntry } from '../../demo/page/session.js';
@@ -33,6 +36,8 @@ const COMMANDS: DemoCommand[] = [
 ];
 const REPLAY: Replay = { seed: 4242, ownSeed: true, fromProxy: false, commands: COMMANDS };
 const VALUE = encodeReplay(REPLAY);
+/** A session that retrieved the sample's big message (1.7 MB): its export is megabytes. */
+const BIG_VALUE = encodeReplay({ seed: 7, ownSeed: true, fromProxy: false, commands: [{ verb: 'APOP', name: 'demo', password: '*' }, { verb: 'RETR', message: 14 }, { verb: 'QUIT' }] });
 
 /** The status line's text, once it matches `pattern`. */
 async function waitForStatus(demo: DemoPage, pattern: RegExp): Promise<string> {
@@ -42,13 +47,33 @@ async function waitForStatus(demo: DemoPage, pattern: RegExp): Promise<string> {
 
 /** The lines a replay in Node shows, which the page's transcript must show in the same order. */
 let expected: TranscriptEntry[] = [];
+/** The transcript exports the Share tab must offer for VALUE and BIG_VALUE, made in Node; BIG_VALUE's lines. */
+let exported = '';
+let bigExported = '';
+let bigLines: string[] = [];
+
+/** Replay `value` in Node, as the page does; the session is closed. */
+async function replayInNode(value: string): Promise<DemoSession> {
+  const { session } = await replayInto(decodeReplay(value), (seed) => DemoSession.open({ kind: 'offline', server: new OfflineServer(sample), seed }), sample);
+  session.close();
+  return session;
+}
+/** The transcript's lines without the page's notes, bodies and listings. */
+const shownEntries = (session: DemoSession) => session.entries.filter((e) => e.from !== 'local' && e.kind !== 'body' && e.kind !== 'listing');
+/** The session's transcript export, as the Share tab makes it. */
+const transcriptExport = (session: DemoSession) =>
+  exportText('transcript', { entries: session.entries, commands: session.recorded, target: exportTarget(session.endpoint, session.engine.capabilities?.stls === true) });
+
 let site: { url: string; close(): Promise<void> };
 const pages = new DemoPages();
 
 beforeAll(async () => {
-  const { session } = await replayInto(decodeReplay(VALUE), (seed) => DemoSession.open({ kind: 'offline', server: new OfflineServer(sample), seed }), sample);
-  expected = session.entries.filter((e) => e.from !== 'local' && e.kind !== 'body' && e.kind !== 'listing');
-  session.close();
+  const session = await replayInNode(VALUE);
+  expected = shownEntries(session);
+  exported = transcriptExport(session);
+  const big = await replayInNode(BIG_VALUE);
+  bigLines = shownEntries(big).map((e) => e.text);
+  bigExported = transcriptExport(big);
   const root = process.env.POP3KIT_DEMO_ROOT;
   site = await serveDemoStatic(root === undefined ? undefined : path.resolve(root));
   // Fail fast, and say why, when the page never looks at its fragment (the bundle drops unused functions).
@@ -101,6 +126,7 @@ describe('sharing in the page', () => {
     await transcriptHas(demo, lines);
 
     // The Share tab offers the link of the replayed session: the very link the page was opened with.
+    await demo.page.click('#learn-tab-share');
     const link = await demo.page.inputValue('[data-share="link"]');
     expect(link).toBe(`${site.url}#replay=${VALUE}`);
     // The export redacts even the APOP digest (it allows guessing the password offline).
@@ -115,6 +141,7 @@ describe('sharing in the page', () => {
     const demo = await open(`#replay=${VALUE}`);
     await demo.page.waitForSelector('body[data-replay="done"]', { timeout: 15_000 });
     await transcriptHas(demo, expected.map((e) => e.text));
+    await demo.page.click('#learn-tab-share');
     const text = await demo.page.$eval('[data-share="text"]', (area) => (area as HTMLTextAreaElement).value);
     expect(text.split('\n')[0]).toBe(`S: ${expected[0]!.text}`);
   });
@@ -186,6 +213,49 @@ describe('sharing in the page', () => {
     await page.getByRole('button', { name: 'Copy link' }).click();
     await page.getByText(/the text is selected/).first().waitFor();
     expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).value)).toBe(`${site.url}#replay=${VALUE}`);
+  });
+
+  it('builds the link and the export only while the Share tab is shown', async () => {
+    const demo = await open(`#replay=${BIG_VALUE}`);
+    const { page } = demo;
+    const field = (name: 'link' | 'text') => page.$eval(`[data-share="${name}"]`, (e) => (e as HTMLInputElement | HTMLTextAreaElement).value);
+    // Proving that nothing happens takes a wait: longer than the tab's 200 ms between rebuilds.
+    const settle = () => page.waitForTimeout(600);
+
+    // Hidden (the lesson tab is open): the session retrieved the big message, and nothing was built for it.
+    await page.waitForSelector('body[data-replay="done"]', { timeout: 15_000 });
+    await transcriptHas(demo, bigLines);
+    await settle();
+    expect(await field('text')).toBe('');
+    expect(await field('link')).toBe('');
+
+    // Opened: current and complete at once. The box shows the start; the download is all of it.
+    await page.click('#learn-tab-share');
+    expect(await field('link')).toBe(`${site.url}#replay=${BIG_VALUE}`);
+    const preview = await field('text');
+    expect(preview.length).toBeGreaterThan(100_000);
+    expect(bigExported.startsWith(preview)).toBe(true);
+    expect(await page.textContent('.share')).toContain(`of ${bigExported.length} characters`);
+    // (exact: the message viewer offers the big message's attachment for download too.)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download', exact: true }).click()]);
+    expect(readFileSync((await download.path())!, 'utf8')).toBe(bigExported);
+
+    // Kept up to date while it stays open: a link pasted makes a new session, which the export follows.
+    await page.evaluate((value) => (location.hash = `#replay=${value}`), VALUE);
+    await page.waitForFunction((want) => document.querySelector<HTMLTextAreaElement>('[data-share="text"]')!.value === want, exported, { timeout: 15_000 });
+    expect(await field('link')).toBe(`${site.url}#replay=${VALUE}`);
+
+    // Hidden again: the next session leaves the link and the export as they were, until the tab is opened.
+    await page.click('#learn-tab-lesson');
+    await page.evaluate((value) => (location.hash = `#replay=${value}`), BIG_VALUE);
+    await waitForStatus(demo, /Replay finished: 3 of 3/);
+    await settle();
+    expect(await field('text')).toBe(exported);
+    expect(await field('link')).toBe(`${site.url}#replay=${VALUE}`);
+    await page.click('#learn-tab-share');
+    expect(await field('link')).toBe(`${site.url}#replay=${BIG_VALUE}`);
+    expect(await field('text')).toBe(preview);
+    expect(consoleProblems(demo, [/status of 404/])).toEqual([]);
   });
 
   it('fits a 360 px phone screen, in German too', async () => {

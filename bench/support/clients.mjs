@@ -144,7 +144,7 @@ export async function runRaw({ port, user, rounds, reuse }) {
 
 // ─── pop3kit: Pop3Client over the Node transport ────────────────────────────────────────────────────────
 
-export async function runPop3kit({ port, user, rounds, spec, window: windowOption, stream, sink }) {
+export async function runPop3kit({ port, user, rounds, spec, window: windowOption, stream, sink, reuseBodies }) {
   let window = windowOption;
   // POP3KIT_DIST: another build to measure (a folder like dist/), e.g. to try a change to core/ side by side.
   const dist = process.env.POP3KIT_DIST === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(process.env.POP3KIT_DIST)}/`);
@@ -208,7 +208,7 @@ export async function runPop3kit({ port, user, rounds, spec, window: windowOptio
             if (!sameBytes(body, original) && mismatches.length < 5) mismatches.push(`round ${round + 1}, message ${message}`);
           }
         },
-        windowOption === undefined ? {} : { window: windowOption },
+        { ...(windowOption === undefined ? {} : { window: windowOption }), reuseBodies: reuseBodies === true },
       );
     }
     results.push({ seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes });

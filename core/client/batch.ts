@@ -13,6 +13,7 @@
  */
 import type { ListEntry, UidlEntry } from '../client-engine.js';
 import { ErrorCode, LocalProtocolError, type Pop3Error, ServerError } from '../errors.js';
+import { BodyCollector } from './body-collector.js';
 import { AbortError } from './errors.js';
 import type { CallOptions, Pop3Client, Settle } from './pop3-client.js';
 
@@ -69,6 +70,14 @@ export interface BatchOptions extends CallOptions {
   windowBytes?: number;
   /** Called as bytes arrive and as each message is handled. Must not throw (it would abort the session). */
   onProgress?: (progress: BatchProgress) => void;
+  /**
+   * RETR batches: a message's body is valid only until its handler returns, or until the promise it returns
+   * settles; its memory is then written again with later messages. The batch then allocates nothing per
+   * message once it runs (on 2,000 x 20 KiB that is a fifth of the CPU: the allocation and the garbage
+   * collector's work). For a handler that stores the body and awaits that, e.g. `writeFile`; copy
+   * (`body.slice()`) anything kept longer. Default false: every body is the caller's for good.
+   */
+  reuseBodies?: boolean;
 }
 
 /** What a message of unknown size counts for in a byte window until a body has arrived: a generous average mail. */
@@ -102,6 +111,7 @@ export async function retrieveMany(
   const report =
     onProgress === undefined ? undefined : () => onProgress({ messagesDone, messages: refs.length, bytesDone, bytesExpected });
 
+  const bodies = options.reuseBodies === true ? new BodyCollector({ reuse: true }) : undefined;
   const start = (ref: MessageRef, settle: Settle<Uint8Array>): void => {
     let counted = 0;
     const progress =
@@ -112,7 +122,7 @@ export async function retrieveMany(
             counted = received;
             report();
           };
-    client.queueRetr(ref.message, settle, progress);
+    client.queueRetr(ref.message, settle, progress, bodies);
   };
   const afterMessage = () => {
     messagesDone++;
@@ -121,16 +131,19 @@ export async function retrieveMany(
     if (signal?.aborted === true) throw new AbortError('retrieving messages aborted', signal.reason);
   };
   const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
-  let bodies = 0;
-  let bodyOctets = 0;
-  const unknownSize = options.window !== undefined ? () => 0 : () => (bodies === 0 ? UNKNOWN_SIZE : bodyOctets / bodies);
+  let received = 0;
+  let receivedOctets = 0;
+  const unknownSize = options.window !== undefined ? () => 0 : () => (received === 0 ? UNKNOWN_SIZE : receivedOctets / received);
   await watched(client, signal, 'retrieving messages', () =>
     windowed(refs, window, (ref) => ref.size ?? unknownSize(), start, (body, ref) => {
-      bodies++;
-      bodyOctets += body.length;
-      const handled = onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
-      if (!isPromiseLike(handled)) return afterMessage();
-      return handled.then(afterMessage);
+      received++;
+      receivedOctets += body.length;
+      const handle = () => {
+        const handled = onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
+        return isPromiseLike(handled) ? handled.then(afterMessage) : afterMessage();
+      };
+      // With reuseBodies the body's memory goes back once the handler is done with it, however it ended.
+      return bodies === undefined ? handle() : andThen(handle, () => bodies.release(body));
     }),
   );
 }
@@ -281,6 +294,19 @@ interface Slot<R> {
   error: Pop3Error | undefined;
   value: R | undefined;
   readonly weight: number;
+}
+
+/** Run `run`, then `then` once it has returned or thrown, or once the promise it returned has settled. */
+function andThen(run: () => void | PromiseLike<void>, then: () => void): void | PromiseLike<void> {
+  let result: void | PromiseLike<void>;
+  try {
+    result = run();
+  } catch (error) {
+    then();
+    throw error;
+  }
+  if (!isPromiseLike(result)) return then();
+  return Promise.resolve(result).finally(then);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<void> {

@@ -525,11 +525,12 @@ export class Pop3Client {
    * @internal The batch operations' RETR (batch.ts): the body, or the error, goes to `settle` rather than
    * through a promise per message, which a batch of thousands of small messages would mostly spend its
    * time on. Errors that retr() would reject with are passed to `settle` too, before this returns. A batch
-   * watches its signal once for all its commands (armSignal), not once per command.
+   * watches its signal once for all its commands (armSignal), not once per command. `bodies`: where the body
+   * is collected (a batch with `reuseBodies` has its own).
    */
-  queueRetr(message: number, settle: Settle<Uint8Array>, onProgress?: (receivedOctets: number) => void): void {
+  queueRetr(message: number, settle: Settle<Uint8Array>, onProgress?: (receivedOctets: number) => void, bodies = this.#bodies): void {
     try {
-      this.#send((engine) => engine.retr(message), new BodyReply(this.#bodies, settle, onProgress));
+      this.#send((engine) => engine.retr(message), new BodyReply(bodies, settle, onProgress));
     } catch (error) {
       settle(toPop3Error(error));
     }

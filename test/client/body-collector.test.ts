@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BodyCollector } from '../../core/client/body-collector.js';
-import { latin1, sessionOver, text } from '../support/fake-server.js';
+import { flush, latin1, sessionOver, text } from '../support/fake-server.js';
 import { ScribblingTransport } from '../support/scribbling-transport.js';
 
 /** Collect `pieces` as one body announced as `announced` octets. */
@@ -16,6 +16,14 @@ function collect(collector: BodyCollector, announced: number | undefined, ...pie
   for (const piece of pieces) collector.add(latin1(piece));
   return collector.take();
 }
+
+/** A body of `size` octets whose lines are numbered, some starting with a dot. */
+const bodyOf = (size: number, seed: number): string => {
+  let out = '';
+  for (let i = 0; out.length < size; i++) out += `${(i + seed) % 7 === 0 ? '.' : ''}${seed}:${i} lorem\r\n`;
+  return out.slice(0, size - 2).replace(/\r?$/, '') + '\r\n';
+};
+const stuffed = (body: string): string => body.replace(/^\./gm, '..');
 
 describe('BodyCollector', () => {
   it('carves small bodies one after the other out of one arena, copying every piece', () => {
@@ -84,14 +92,100 @@ describe('BodyCollector', () => {
   });
 });
 
+describe('BodyCollector with reuse', () => {
+  it('carves an arena again once every body from it was given back, and never a body still held', () => {
+    const collector = new BodyCollector({ reuse: true });
+    const size = 200 * 1024; // five per 1 MiB arena
+    const held = collect(collector, size, 'h'.repeat(size));
+    const given: Uint8Array[] = [];
+    for (let i = 0; i < 12; i++) given.push(collect(collector, size, String.fromCharCode(97 + i).repeat(size)));
+    given.forEach((body) => collector.release(body));
+    // The first arena still holds `held`; the second one, all given back, is carved again.
+    const later = Array.from({ length: 10 }, (_, i) => collect(collector, size, String.fromCharCode(65 + i).repeat(size)));
+    expect(text(held)).toBe('h'.repeat(size));
+    later.forEach((body, i) => expect(text(body)).toBe(String.fromCharCode(65 + i).repeat(size)));
+    const reused = later.filter((body) => given.some((old) => old.buffer === body.buffer));
+    expect(reused.length).toBeGreaterThan(0);
+    expect(later.some((body) => body.buffer === held.buffer && body.byteOffset < held.byteOffset + held.length)).toBe(false);
+  });
+
+  it('leaves large bodies, and bodies of unknown size that outgrow an arena, in memory of their own', () => {
+    const collector = new BodyCollector({ reuse: true });
+    const large = collect(collector, 300 * 1024, 'x'.repeat(300 * 1024));
+    expect(large.buffer.byteLength).toBe(300 * 1024);
+    collector.release(large); // nothing to give back: ignored
+    const grown = collect(collector, undefined, 'y'.repeat(2 * 1024 * 1024));
+    expect(text(grown)).toBe('y'.repeat(2 * 1024 * 1024));
+    expect(text(large)).toBe('x'.repeat(300 * 1024));
+  });
+});
+
+describe('retrieveMany with reuseBodies', () => {
+  it('property: every handler sees its own body, whole, until it returns or its promise settles', async () => {
+    const sizes = fc.array(fc.integer({ min: 2, max: 300_000 }), { minLength: 1, maxLength: 12 });
+    await fc.assert(
+      fc.asyncProperty(sizes, fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), fc.integer({ min: 500, max: 70_000 }), async (lengths, async, chunk) => {
+        const { client, server } = await sessionOver((inner) => new ScribblingTransport(inner));
+        const bodies = lengths.map((length, i) => bodyOf(length, i));
+        const seen: string[] = [];
+        const done = client.retrieveMany(
+          bodies.map((_, i) => i + 1),
+          async ({ message, body }) => {
+            // An asynchronous handler looks again after later messages may have arrived.
+            if (async[message - 1]) await new Promise((resolve) => setTimeout(resolve, 1));
+            seen.push(text(body));
+          },
+          { reuseBodies: true },
+        );
+        for (let i = 0; i < bodies.length; i++) await server.expect(`RETR ${i + 1}`);
+        const wire = bodies.map((body) => `+OK ${body.length} octets\r\n${stuffed(body)}.\r\n`).join('');
+        for (let at = 0; at < wire.length; at += chunk) await server.send(wire.slice(at, at + chunk));
+        await done;
+        expect(seen).toEqual(bodies);
+        client.close();
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('never writes into a body whose handler has not run yet, however much arrives meanwhile', async () => {
+    const { client, server } = await sessionOver((inner) => new ScribblingTransport(inner));
+    const bodies = Array.from({ length: 30 }, (_, i) => bodyOf(100 * 1024, i)); // 3 MB: three arenas
+    let allSent!: () => void;
+    const sent = new Promise<void>((resolve) => (allSent = resolve));
+    const seen: string[] = [];
+    const done = client.retrieveMany(
+      bodies.map((_, i) => i + 1),
+      async ({ message, body }) => {
+        if (message === 1) await sent; // every other body arrives while this handler waits
+        seen.push(text(body));
+      },
+      { reuseBodies: true },
+    );
+    for (let i = 0; i < bodies.length; i++) await server.expect(`RETR ${i + 1}`);
+    for (const body of bodies) await server.send(`+OK ${body.length} octets\r\n${stuffed(body)}.\r\n`);
+    await flush();
+    allSent();
+    await done;
+    expect(seen).toEqual(bodies);
+  });
+
+  it('writes later bodies into the memory of earlier ones once their handlers are done', async () => {
+    const { client, server } = await sessionOver((inner) => new ScribblingTransport(inner));
+    const bodies = Array.from({ length: 200 }, (_, i) => bodyOf(20 * 1024, i));
+    const buffers = new Set<ArrayBufferLike>();
+    const done = client.retrieveMany(bodies.map((_, i) => i + 1), ({ body }) => void buffers.add(body.buffer), { reuseBodies: true, window: 10 });
+    for (let i = 0; i < bodies.length; i++) {
+      await server.expect(`RETR ${i + 1}`);
+      await server.send(`+OK ${bodies[i]!.length} octets\r\n${stuffed(bodies[i]!)}.\r\n`);
+    }
+    await done;
+    // 4 MB of bodies through a few 1 MiB arenas.
+    expect(buffers.size).toBeLessThan(4);
+  });
+});
+
 describe('bodies through a client reading transient chunks', () => {
-  /** A body of `size` octets whose lines are numbered, some starting with a dot. */
-  const bodyOf = (size: number, seed: number): string => {
-    let out = '';
-    for (let i = 0; out.length < size; i++) out += `${(i + seed) % 7 === 0 ? '.' : ''}${seed}:${i} lorem\r\n`;
-    return out.slice(0, size - 2).replace(/\r?$/, '') + '\r\n';
-  };
-  const stuffed = (body: string): string => body.replace(/^\./gm, '..');
 
   it('retr, top and retrieveMany hand out bodies that survive the reuse of every chunk they came in', async () => {
     const { client, server, transport } = await sessionOver((inner) => new ScribblingTransport(inner));

@@ -5,6 +5,7 @@
  * other, and an optional simulated STLS upgrade refuses unread plaintext like a real transport must.
  */
 import { ErrorCode, LocalProtocolError, RemoteProtocolError } from '../errors.js';
+import { ChunkQueue } from './chunk-queue.js';
 import { ConnectionError } from './errors.js';
 import type { Transport } from './transport.js';
 
@@ -29,15 +30,11 @@ export class MemoryTransport implements Transport {
   readonly #highWaterMark: number;
   #secure: boolean;
   /** Chunks written by the peer and not yet read. */
-  #inbox: Uint8Array[] = [];
-  #inboxBytes = 0;
-  #reader: ((chunk: Uint8Array | undefined) => void) | undefined;
+  readonly #inbox = new ChunkQueue();
   /** The peer's writes waiting for this end's inbox to drain below the high-water mark. */
   #blockedWriters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   /** This end was closed. */
   #closed = false;
-  /** The peer closed: nothing more will arrive. */
-  #ended = false;
 
   /** @internal Use {@link memoryTransportPair}. The second end of a pair is made with the first as `peer`. */
   constructor(highWaterMark: number, secure: boolean, startTls: boolean, peer?: MemoryTransport) {
@@ -56,23 +53,13 @@ export class MemoryTransport implements Transport {
 
   /** Bytes received and not yet read. */
   get unread(): number {
-    return this.#inboxBytes;
+    return this.#inbox.bytes;
   }
 
   read(): Promise<Uint8Array | undefined> {
-    if (this.#reader !== undefined) {
-      return Promise.reject(new LocalProtocolError(ErrorCode.WrongState, 'read() while another read() is pending'));
-    }
-    const chunk = this.#inbox.shift();
-    if (chunk !== undefined) {
-      this.#inboxBytes -= chunk.length;
-      if (this.#inboxBytes < this.#highWaterMark) this.#releaseWriters();
-      return Promise.resolve(chunk);
-    }
-    if (this.#closed || this.#ended) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      this.#reader = resolve;
-    });
+    const chunk = this.#inbox.read();
+    if (this.#inbox.bytes < this.#highWaterMark) this.#releaseWriters();
+    return chunk;
   }
 
   write(bytes: Uint8Array): Promise<void> {
@@ -80,39 +67,24 @@ export class MemoryTransport implements Transport {
     if (this.#closed || peer.#closed) return Promise.reject(new ConnectionError('the in-memory connection is closed'));
     if (bytes.length === 0) return Promise.resolve();
     // A copy: the writer may reuse its buffer once this resolves, and the reader owns what it reads (and may
-    // change it: Pop3Client joins a body in place). Not slice(): on a Node Buffer that is a view.
-    peer.#deliver(new Uint8Array(bytes));
-    if (peer.#inboxBytes < peer.#highWaterMark) return Promise.resolve();
+    // change it, Transport.read). Not slice(): on a Node Buffer that is a view.
+    peer.#inbox.push(new Uint8Array(bytes));
+    if (peer.#inbox.bytes < peer.#highWaterMark) return Promise.resolve();
     return new Promise((resolve, reject) => peer.#blockedWriters.push({ resolve, reject }));
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#inbox = [];
-    this.#inboxBytes = 0;
-    this.#wakeReader(undefined);
+    this.#inbox.close();
     this.#failWriters();
     this.#peer.#onPeerClosed();
   }
 
-  #deliver(chunk: Uint8Array): void {
-    if (this.#reader !== undefined) return this.#wakeReader(chunk);
-    this.#inbox.push(chunk);
-    this.#inboxBytes += chunk.length;
-  }
-
   #onPeerClosed(): void {
-    this.#ended = true;
+    this.#inbox.end();
     // Writes of this end will never be read now.
     this.#failWriters();
-    if (this.#inbox.length === 0) this.#wakeReader(undefined);
-  }
-
-  #wakeReader(chunk: Uint8Array | undefined): void {
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.(chunk);
   }
 
   #releaseWriters(): void {
@@ -130,7 +102,7 @@ export class MemoryTransport implements Transport {
 
   async #startTls(): Promise<void> {
     if (this.#secure) throw new LocalProtocolError(ErrorCode.WrongState, 'the connection is already secure');
-    const unread = this.#inboxBytes;
+    const unread = this.#inbox.bytes;
     if (unread > 0) {
       this.close();
       throw new RemoteProtocolError(

@@ -17,6 +17,7 @@
  * the proxy originate TLS to the target (`--allow-tls`) and connect with wss:, then say `secure: true`.
  */
 import { ErrorCode, LocalProtocolError, type Pop3Error } from '../errors.js';
+import { ChunkQueue } from './chunk-queue.js';
 import { AbortError, ConnectionError, TimeoutError } from './errors.js';
 import type { Transport } from './transport.js';
 import { Watchdog } from './watchdog.js';
@@ -93,13 +94,9 @@ export class WebSocketTransport implements Transport {
   readonly #highWaterMark: number;
   /** Only for WebSockets that can pause. */
   readonly #canPause: boolean;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
+  readonly #queue = new ChunkQueue();
   #paused = false;
-  #ended = false;
   #closed = false;
-  #error: Pop3Error | undefined;
-  #reader: { resolve: (chunk: Uint8Array | undefined) => void; reject: (error: Pop3Error) => void } | undefined;
 
   /** @internal Use {@link openWebSocketTransport}. */
   constructor(ws: WebSocketLike, where: string, options: WebSocketTransportOptions) {
@@ -116,32 +113,22 @@ export class WebSocketTransport implements Transport {
 
   /** Bytes received and not yet read. */
   get unread(): number {
-    return this.#queued;
+    return this.#queue.bytes;
   }
 
   read(): Promise<Uint8Array | undefined> {
-    if (this.#reader !== undefined) {
-      return Promise.reject(new LocalProtocolError(ErrorCode.WrongState, 'read() while another read() is pending'));
+    const chunk = this.#queue.read();
+    if (this.#paused && this.#queue.bytes < this.#highWaterMark) {
+      this.#paused = false;
+      this.#ws.resume!();
     }
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      this.#queued -= chunk.length;
-      if (this.#paused && this.#queued < this.#highWaterMark) {
-        this.#paused = false;
-        this.#ws.resume!();
-      }
-      return Promise.resolve(chunk);
-    }
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    if (this.#ended || this.#closed) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
-    });
+    return chunk;
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    if (this.#closed || this.#ended || this.#ws.readyState !== OPEN) {
+    const error = this.#queue.error;
+    if (error !== undefined) return Promise.reject(error);
+    if (this.#queue.ended || this.#ws.readyState !== OPEN) {
       return Promise.reject(new ConnectionError(`the WebSocket to ${this.#where} is closed`));
     }
     if (bytes.length > 0) this.#ws.send(bytes);
@@ -151,29 +138,25 @@ export class WebSocketTransport implements Transport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue = [];
-    this.#queued = 0;
+    this.#queue.close();
     this.#ws.close(1000);
-    this.#settleReader(undefined);
   }
 
   readonly #onMessage = (event: { data: unknown }): void => {
-    if (this.#closed || this.#error !== undefined) return;
+    if (this.#closed || this.#queue.error !== undefined) return;
     if (!(event.data instanceof ArrayBuffer)) {
       // The proxy sends binary messages only; text means this is not pop3kit's proxy.
       this.#failAndClose(new ConnectionError(`${this.#where} sent a text message: not a pop3kit proxy`), 1003);
       return;
     }
-    const chunk = new Uint8Array(event.data);
-    if (this.#reader !== undefined) return this.#settleReader(chunk);
-    this.#queue.push(chunk);
-    this.#queued += chunk.length;
+    this.#queue.push(new Uint8Array(event.data));
+    const unread = this.#queue.bytes;
     if (this.#canPause) {
-      if (!this.#paused && this.#queued >= this.#highWaterMark) {
+      if (!this.#paused && unread >= this.#highWaterMark) {
         this.#paused = true;
         this.#ws.pause!();
       }
-    } else if (this.#queued > this.#maxUnread) {
+    } else if (unread > this.#maxUnread) {
       this.#failAndClose(
         new ConnectionError(
           `more than ${this.#maxUnread} bytes from ${this.#where} arrived unread; a browser WebSocket cannot apply backpressure, so the session ends (maxUnread)`,
@@ -184,35 +167,17 @@ export class WebSocketTransport implements Transport {
   };
 
   readonly #onClose = (event: { code: number; reason: string }): void => {
-    this.#ended = true;
     // 1000: the proxy closed normally (the server ended the connection); 1005: closed without a code.
     if (event.code !== 1000 && event.code !== 1005 && !this.#closed) {
-      this.#fail(new WebSocketCloseError(`the WebSocket to ${this.#where} closed`, event.code, event.reason));
-    } else if (this.#queue.length === 0) {
-      this.#settleReader(undefined);
+      this.#queue.fail(new WebSocketCloseError(`the WebSocket to ${this.#where} closed`, event.code, event.reason));
     }
+    this.#queue.end();
   };
 
+  /** Fail at once, dropping what arrived unread, and close the WebSocket with `code`. */
   #failAndClose(error: Pop3Error, code: number): void {
-    this.#queue = [];
-    this.#queued = 0;
-    this.#fail(error);
+    this.#queue.fail(error, true);
     this.#ws.close(code);
-  }
-
-  #fail(error: Pop3Error): void {
-    this.#error ??= error;
-    const reader = this.#reader;
-    if (reader !== undefined && this.#queue.length === 0) {
-      this.#reader = undefined;
-      reader.reject(this.#error);
-    }
-  }
-
-  #settleReader(chunk: Uint8Array | undefined): void {
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.resolve(chunk);
   }
 }
 

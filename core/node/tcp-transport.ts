@@ -18,6 +18,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ErrorCode, LocalProtocolError, type Pop3Error, RemoteProtocolError } from '../errors.js';
+import { ChunkQueue } from '../client/chunk-queue.js';
 import { AbortError, ConnectionError, TimeoutError } from '../client/errors.js';
 import type { Transport } from '../client/transport.js';
 import { ReadBuffers } from './read-buffers.js';
@@ -58,21 +59,13 @@ export class TcpTransport implements Transport {
   readonly #highWaterMark: number;
   #socket: net.Socket;
   #secure: boolean;
-  #queue: Buffer[] = [];
-  #queued = 0;
-  /** Queued chunks in reused memory (see read-buffers.ts). */
-  #sharedQueued = 0;
+  readonly #queue = new ChunkQueue<Buffer>();
   /** The chunk readTransient() last handed out, when it lies in reused memory: released by the next call. */
   #lent: Buffer | undefined;
   /** The plain socket's read memory, when it reads through `onread` (not TLS). */
   readonly #buffers: ReadBuffers | undefined;
   #paused = false;
-  #ended = false;
   #closed = false;
-  #error: Pop3Error | undefined;
-  #reader:
-    | { resolve: (chunk: Uint8Array | undefined) => void; reject: (error: Pop3Error) => void; transient: boolean }
-    | undefined;
 
   /** @internal Use {@link openTcpTransport}; `buffers` is the `onread` memory of a plain socket. */
   constructor(socket: net.Socket, options: TcpTransportOptions, buffers?: ReadBuffers) {
@@ -101,29 +94,15 @@ export class TcpTransport implements Transport {
   }
 
   #read(transient: boolean): Promise<Uint8Array | undefined> {
-    if (this.#reader !== undefined) {
-      return Promise.reject(new LocalProtocolError(ErrorCode.WrongState, 'read() while another read() is pending'));
-    }
+    // A chunk lent by the previous call is released: at most one read is pending, so none is waiting now.
     if (this.#lent !== undefined) {
       this.#buffers!.release(this.#lent);
       this.#lent = undefined;
     }
     if (this.#buffers !== undefined) this.#buffers.transient = transient;
-    const chunk = this.#queue.shift();
-    if (chunk !== undefined) {
-      this.#queued -= chunk.length;
-      if (this.#buffers?.isShared(chunk) === true) this.#sharedQueued--;
-      const out = this.#handOut(chunk, transient);
-      this.#updateFlow();
-      return Promise.resolve(out);
-    }
-    if (this.#closed) return Promise.resolve(undefined);
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(undefined);
+    const chunk = this.#queue.read((arrived) => this.#handOut(arrived, transient));
     this.#updateFlow();
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject, transient };
-    });
+    return chunk;
   }
 
   /** `chunk` as the reader may have it: lent when it lies in reused memory and the read is transient, else owned. */
@@ -140,7 +119,8 @@ export class TcpTransport implements Transport {
 
   /** Pause the socket while the queue is full or holds a chunk in reused memory; resume it otherwise. */
   #updateFlow(): void {
-    const pause = this.#queued >= this.#highWaterMark || this.#sharedQueued > 0;
+    const buffers = this.#buffers;
+    const pause = this.#queue.bytes >= this.#highWaterMark || (buffers !== undefined && this.#queue.chunks.some((chunk) => buffers.isShared(chunk)));
     if (pause === this.#paused || this.#closed) return;
     this.#paused = pause;
     if (pause) this.#socket.pause();
@@ -148,7 +128,8 @@ export class TcpTransport implements Transport {
   }
 
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const error = this.#queue.error;
+    if (error !== undefined) return Promise.reject(error);
     if (this.#closed || this.#socket.destroyed) return Promise.reject(new ConnectionError(`the connection to ${this.#where} is closed`));
     return new Promise((resolve, reject) => {
       // The callback runs once the bytes are handed to the kernel: that is when more can be taken.
@@ -159,28 +140,25 @@ export class TcpTransport implements Transport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue = [];
-    this.#queued = 0;
-    this.#sharedQueued = 0;
+    this.#queue.close();
     this.#socket.destroy();
-    this.#settleReader(undefined);
   }
 
   /** Upgrade to TLS over the same socket, after the server's +OK to STLS. */
   async startTls(): Promise<void> {
     if (this.#secure) throw new LocalProtocolError(ErrorCode.WrongState, 'the connection is already TLS');
-    if (this.#error !== undefined) throw this.#error;
-    if (this.#closed || this.#ended) throw new ConnectionError(`the connection to ${this.#where} ended before STLS`);
+    if (this.#queue.error !== undefined) throw this.#queue.error;
+    if (this.#queue.ended) throw new ConnectionError(`the connection to ${this.#where} ended before STLS`);
     const plain = this.#socket;
     // Hold whatever arrives from now on inside the socket, where the check below sees it.
     plain.pause();
-    const unread = this.#queued + plain.readableLength;
+    const unread = this.#queue.bytes + plain.readableLength;
     if (unread > 0) {
       const error = new RemoteProtocolError(
         ErrorCode.TlsInjection,
         `${unread} bytes arrived from ${this.#where} after the +OK to STLS, before the TLS handshake (possible STARTTLS injection)`,
       );
-      this.#fail(error);
+      this.#queue.fail(error);
       this.close();
       throw error;
     }
@@ -193,7 +171,7 @@ export class TcpTransport implements Transport {
     this.#socket = secure;
     this.#attach(secure, true);
     this.#secure = true;
-    await handshake(secure, () => this.#error, this.#where);
+    await handshake(secure, () => this.#queue.error, this.#where);
   }
 
   /** Listen to `socket`; `data`: its chunks come as 'data' events (not through `onread`). */
@@ -212,42 +190,22 @@ export class TcpTransport implements Transport {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    const reader = this.#reader;
-    if (reader !== undefined) return this.#settleReader(this.#handOut(chunk, reader.transient));
     this.#queue.push(chunk);
-    this.#queued += chunk.length;
-    if (this.#buffers?.isShared(chunk) === true) this.#sharedQueued++;
     this.#updateFlow();
   };
 
   readonly #onEnd = (): void => {
-    this.#ended = true;
-    if (this.#queue.length === 0) this.#settleReader(undefined);
+    this.#queue.end();
   };
 
   readonly #onError = (error: Error): void => {
-    this.#fail(this.#connectionError(error));
+    this.#queue.fail(this.#connectionError(error));
   };
 
   readonly #onClose = (): void => {
     // A close without 'end' or 'error' (e.g. destroyed elsewhere) still ends the stream.
     this.#onEnd();
   };
-
-  #fail(error: Pop3Error): void {
-    this.#error ??= error;
-    const reader = this.#reader;
-    if (reader !== undefined && this.#queue.length === 0) {
-      this.#reader = undefined;
-      reader.reject(this.#error);
-    }
-  }
-
-  #settleReader(chunk: Uint8Array | undefined): void {
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.resolve(chunk);
-  }
 
   #connectionError(error: Error): ConnectionError {
     const code = (error as NodeJS.ErrnoException).code;

@@ -134,7 +134,7 @@ export async function retrieveMany(
   let received = 0;
   let receivedOctets = 0;
   const unknownSize = options.window !== undefined ? () => 0 : () => (received === 0 ? UNKNOWN_SIZE : receivedOctets / received);
-  await watched(client, signal, 'retrieving messages', () =>
+  await client.guard(signal, 'retrieving messages', () =>
     windowed(refs, window, (ref) => ref.size ?? unknownSize(), start, (body, ref) => {
       received++;
       receivedOctets += body.length;
@@ -158,26 +158,12 @@ export async function deleteMany(client: Pop3Client, messages: readonly (number 
   const start = (ref: MessageRef, settle: Settle<void>) => {
     client.dele(ref.message).then(() => settle(undefined), settle);
   };
-  await watched(client, signal, 'deleting messages', () =>
+  await client.guard(signal, 'deleting messages', () =>
     windowed(refs, window, () => 0, start, () => {
       messagesDone++;
       onProgress?.({ messagesDone, messages: refs.length, bytesDone: 0, bytesExpected: undefined });
     }),
   );
-}
-
-/**
- * Run a batch under `signal`: aborted before it starts, it rejects and sends nothing; aborted later, the
- * session ends with AbortError (commands in flight cannot be taken back), as for any call with a signal.
- */
-async function watched(client: Pop3Client, signal: AbortSignal | undefined, what: string, run: () => Promise<void>): Promise<void> {
-  if (signal?.aborted === true) throw new AbortError(`${what} aborted`, signal.reason);
-  const disarm = client.armSignal(signal, what);
-  try {
-    await run();
-  } finally {
-    disarm();
-  }
 }
 
 /** A batch window (`window`, `windowBytes`): a positive integer, or LocalProtocolError (POP3_ERR_BAD_ARGUMENT). */

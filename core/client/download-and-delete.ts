@@ -13,7 +13,6 @@
  * listed next time, and a store with `retain` then forgets it.
  */
 import { ErrorCode, LocalProtocolError } from '../errors.js';
-import { AbortError } from './errors.js';
 import type { BatchOptions, MessageInfo, RetrievedMessage } from './batch.js';
 import type { Pop3Client } from './pop3-client.js';
 import type { UidStore } from './uid-store.js';
@@ -51,42 +50,40 @@ export async function downloadAndDelete(
   const fresh: MessageInfo[] = [];
   const deletions: Promise<void>[] = [];
   // One listener for the whole run (the DELEs sent from the handler may be many at once); it ends the session.
-  if (signal?.aborted === true) throw new AbortError('download and delete aborted', signal.reason);
-  const disarm = client.armSignal(signal, 'download and delete');
-  try {
-    const messages = await client.listing();
-    for (const message of messages) {
-      if (store === undefined) {
-        fresh.push(message);
-      } else if (message.uid === undefined) {
-        throw new LocalProtocolError(ErrorCode.NotSupported, 'a download-and-delete store needs UIDL, which the server refused');
-      } else {
-        ((await store.has(message.uid)) ? earlier : fresh).push(message);
+  await client.guard(signal, 'download and delete', async () => {
+    try {
+      const messages = await client.listing();
+      for (const message of messages) {
+        if (store === undefined) {
+          fresh.push(message);
+        } else if (message.uid === undefined) {
+          throw new LocalProtocolError(ErrorCode.NotSupported, 'a download-and-delete store needs UIDL, which the server refused');
+        } else {
+          ((await store.has(message.uid)) ? earlier : fresh).push(message);
+        }
       }
+      // The listing is the whole mailbox: a UID not in it was deleted, and remembering it serves nothing.
+      await store?.retain?.(new Set(messages.map((message) => message.uid!)));
+      await client.deleteMany(earlier, { signal, window: options.window });
+      await client.retrieveMany(
+        fresh,
+        async (message) => {
+          await handler(message);
+          if (store !== undefined) await store.add(message.uid!);
+          const deletion = client.dele(message.message);
+          // Awaited after the batch; meanwhile a refusal must not count as unhandled.
+          deletion.catch(() => {});
+          deletions.push(deletion);
+        },
+        options,
+      );
+      await Promise.all(deletions);
+      await client.quit();
+    } catch (error) {
+      await commitStored(client, signal);
+      throw error;
     }
-    // The listing is the whole mailbox: a UID not in it was deleted, and remembering it serves nothing.
-    await store?.retain?.(new Set(messages.map((message) => message.uid!)));
-    await client.deleteMany(earlier, { signal, window: options.window });
-    await client.retrieveMany(
-      fresh,
-      async (message) => {
-        await handler(message);
-        if (store !== undefined) await store.add(message.uid!);
-        const deletion = client.dele(message.message);
-        // Awaited after the batch; meanwhile a refusal must not count as unhandled.
-        deletion.catch(() => {});
-        deletions.push(deletion);
-      },
-      options,
-    );
-    await Promise.all(deletions);
-    await client.quit();
-  } catch (error) {
-    await commitStored(client, signal);
-    throw error;
-  } finally {
-    disarm();
-  }
+  });
   if (store !== undefined) for (const message of [...earlier, ...fresh]) await store.delete(message.uid!);
   return { stored: fresh.length, skipped: earlier.length };
 }

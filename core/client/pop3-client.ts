@@ -244,7 +244,7 @@ export class Pop3Client {
 
   /** Start the session: wait for the greeting, then ask for the capabilities (CAPA). Call it once. */
   connect(options: CallOptions = {}): Promise<Greeting> {
-    return this.#guard(options.signal, 'connect', async () => {
+    return this.guard(options.signal, 'connect', async () => {
       if (this.#started) throw new LocalProtocolError(ErrorCode.WrongState, 'connect() was already called');
       if (this.#error !== undefined) throw this.#error; // closed before it started
       this.#started = true;
@@ -265,7 +265,7 @@ export class Pop3Client {
 
   /** Ask for the capabilities again (CAPA); the answer also updates `capabilities`. */
   capa(options: CallOptions = {}): Promise<Capabilities> {
-    return this.#guard(options.signal, 'CAPA', async () => (await this.#call((engine) => engine.capa())).capabilities);
+    return this.guard(options.signal, 'CAPA', async () => (await this.#call((engine) => engine.capa())).capabilities);
   }
 
   /**
@@ -274,7 +274,7 @@ export class Pop3Client {
    * start TLS. login() does this by itself when TLS is required.
    */
   startTls(options: CallOptions = {}): Promise<void> {
-    return this.#guard(options.signal, 'STLS', () => this.#startTls());
+    return this.guard(options.signal, 'STLS', () => this.#startTls());
   }
 
   /**
@@ -284,7 +284,7 @@ export class Pop3Client {
    * so another attempt is possible.
    */
   login(options: Pop3LoginOptions): Promise<LoginResult> {
-    return this.#guard(options.signal, 'login', async () => {
+    return this.guard(options.signal, 'login', async () => {
       const requireTls = options.requireTls ?? this.#transport.local !== true;
       if (requireTls && !this.secure) {
         if (this.capabilities?.stls !== true) throw tlsRequired('the server does not offer STLS');
@@ -313,7 +313,7 @@ export class Pop3Client {
 
   /** RFC 6856 UTF8: user names, passwords and messages may be UTF-8 from now on (AUTHORIZATION state). */
   utf8(options: CallOptions = {}): Promise<void> {
-    return this.#guard(options.signal, 'UTF8', async () => {
+    return this.guard(options.signal, 'UTF8', async () => {
       await this.#call((engine) => engine.utf8());
     });
   }
@@ -325,7 +325,7 @@ export class Pop3Client {
   lang(tagOrOptions?: string | CallOptions, maybeOptions?: CallOptions): Promise<readonly LanguageEntry[] | void> {
     const tag = typeof tagOrOptions === 'string' ? tagOrOptions : undefined;
     const options = (typeof tagOrOptions === 'string' ? maybeOptions : tagOrOptions) ?? {};
-    return this.#guard(options.signal, 'LANG', async () => {
+    return this.guard(options.signal, 'LANG', async () => {
       const { languages } = await this.#call((engine) => engine.lang(tag));
       return tag === undefined ? languages : undefined;
     });
@@ -336,7 +336,7 @@ export class Pop3Client {
    * a -ERR (some deletions failed) rejects with the ServerError. The transport is closed either way.
    */
   quit(options: CallOptions = {}): Promise<void> {
-    return this.#guard(options.signal, 'QUIT', async () => {
+    return this.guard(options.signal, 'QUIT', async () => {
       await this.#call((engine) => engine.quit());
     });
   }
@@ -353,7 +353,7 @@ export class Pop3Client {
 
   /** STAT: how many messages, and their total size. */
   stat(options: CallOptions = {}): Promise<MailboxStat> {
-    return this.#guard(options.signal, 'STAT', async () => {
+    return this.guard(options.signal, 'STAT', async () => {
       const { count, size } = await this.#call((engine) => engine.stat());
       return { count, size };
     });
@@ -366,7 +366,7 @@ export class Pop3Client {
   list(messageOrOptions?: number | CallOptions, maybeOptions?: CallOptions): Promise<readonly ListEntry[] | ListEntry> {
     const message = typeof messageOrOptions === 'number' ? messageOrOptions : undefined;
     const options = (typeof messageOrOptions === 'number' ? maybeOptions : messageOrOptions) ?? {};
-    return this.#guard(options.signal, 'LIST', async () => {
+    return this.guard(options.signal, 'LIST', async () => {
       const { entries } = await this.#call((engine) => engine.list(message));
       return message === undefined ? entries : entries[0]!;
     });
@@ -379,7 +379,7 @@ export class Pop3Client {
   uidl(messageOrOptions?: number | CallOptions, maybeOptions?: CallOptions): Promise<readonly UidlEntry[] | UidlEntry> {
     const message = typeof messageOrOptions === 'number' ? messageOrOptions : undefined;
     const options = (typeof messageOrOptions === 'number' ? maybeOptions : messageOrOptions) ?? {};
-    return this.#guard(options.signal, 'UIDL', async () => {
+    return this.guard(options.signal, 'UIDL', async () => {
       const { entries } = await this.#call((engine) => engine.uidl(message));
       return message === undefined ? entries : entries[0]!;
     });
@@ -390,7 +390,7 @@ export class Pop3Client {
    * may be a view into a larger buffer (mind byteOffset when using `.buffer`).
    */
   retr(message: number, options: RetrOptions = {}): Promise<Uint8Array> {
-    return this.#guard(options.signal, `RETR ${message}`, () => this.#body((engine) => engine.retr(message), options.onProgress));
+    return this.guard(options.signal, `RETR ${message}`, () => this.#body((engine) => engine.retr(message), options.onProgress));
   }
 
   /**
@@ -404,7 +404,7 @@ export class Pop3Client {
    */
   retrTo(message: number, onData: (piece: Uint8Array) => void, options: CallOptions = {}): Promise<number> {
     const what = `RETR ${message}`;
-    return this.#guard(options.signal, what, () => new Promise((resolve, reject) => {
+    return this.guard(options.signal, what, () => new Promise((resolve, reject) => {
       this.#send((engine) => engine.retr(message), new SinkReply(what, onData, resolve, reject));
     }));
   }
@@ -450,26 +450,26 @@ export class Pop3Client {
 
   /** TOP: the headers and the first `lines` lines of the body. */
   top(message: number, lines: number, options: RetrOptions = {}): Promise<Uint8Array> {
-    return this.#guard(options.signal, `TOP ${message}`, () => this.#body((engine) => engine.top(message, lines), options.onProgress));
+    return this.guard(options.signal, `TOP ${message}`, () => this.#body((engine) => engine.top(message, lines), options.onProgress));
   }
 
   /** DELE: mark a message for deletion; deletions take effect only at QUIT. */
   dele(message: number, options: CallOptions = {}): Promise<void> {
-    return this.#guard(options.signal, `DELE ${message}`, async () => {
+    return this.guard(options.signal, `DELE ${message}`, async () => {
       await this.#call((engine) => engine.dele(message));
     });
   }
 
   /** RSET: unmark every message marked for deletion. */
   rset(options: CallOptions = {}): Promise<void> {
-    return this.#guard(options.signal, 'RSET', async () => {
+    return this.guard(options.signal, 'RSET', async () => {
       await this.#call((engine) => engine.rset());
     });
   }
 
   /** NOOP: keeps the session alive; the server just answers +OK. */
   noop(options: CallOptions = {}): Promise<void> {
-    return this.#guard(options.signal, 'NOOP', async () => {
+    return this.guard(options.signal, 'NOOP', async () => {
       await this.#call((engine) => engine.noop());
     });
   }
@@ -525,7 +525,7 @@ export class Pop3Client {
    * @internal The batch operations' RETR (batch.ts): the body, or the error, goes to `settle` rather than
    * through a promise per message, which a batch of thousands of small messages would mostly spend its
    * time on. Errors that retr() would reject with are passed to `settle` too, before this returns. A batch
-   * watches its signal once for all its commands (armSignal), not once per command. `bodies`: where the body
+   * watches its signal once for all its commands (guard), not once per command. `bodies`: where the body
    * is collected (a batch with `reuseBodies` has its own).
    */
   queueRetr(message: number, settle: Settle<Uint8Array>, onProgress?: (receivedOctets: number) => void, bodies = this.#bodies): void {
@@ -598,24 +598,17 @@ export class Pop3Client {
   // ─── Cancellation ──────────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Run `run` under `signal`. Aborted before it starts: rejects, and nothing happens. Aborted later: the
-   * session ends with AbortError, since a command already queued cannot be taken back.
+   * @internal Run `run` under `signal`: every call with a signal, and the batches and helpers, which watch
+   * theirs once for all their commands (one listener per command would be a thousand on one signal, and Node
+   * warns of a leak from the eleventh on). Aborted before it starts: rejects, and nothing happens. Aborted
+   * later: the session ends with AbortError, since a command already queued cannot be taken back.
    */
-  #guard<T>(signal: AbortSignal | undefined, what: string, run: () => Promise<T>): Promise<T> {
+  guard<T>(signal: AbortSignal | undefined, what: string, run: () => Promise<T>): Promise<T> {
     // Without a signal, no wrapper: batches make thousands of calls, and every promise hop counts.
     if (signal === undefined) return run();
     if (signal.aborted) return Promise.reject(new AbortError(`${what} aborted`, signal.reason));
     const disarm = this.#armSignal(signal, what);
     return run().finally(disarm);
-  }
-
-  /**
-   * @internal For a batch: end the session with AbortError (`what` aborted) when `signal` fires; returns the
-   * function that stops listening. One listener for a whole batch: one per command would be a thousand on one
-   * signal (and Node's warning about a possible leak from the eleventh on).
-   */
-  armSignal(signal: AbortSignal | undefined, what: string): () => void {
-    return this.#armSignal(signal, what);
   }
 
   /** End the session when `signal` fires; returns the function that stops listening. */

@@ -8,8 +8,9 @@
  * memory of a long download low: 4 MiB for 56 MB in test/interop, against 19-21 MiB with one copy per
  * transport chunk.) Either way nothing here keeps a view into a transport chunk once it has been routed,
  * which lets the client read the transport into memory it reuses (Transport.readTransient): a BYOB reader
- * with a view it reuses downloads any size of message without allocating per chunk. (A byte stream cannot hand out the pieces themselves: enqueue() transfers, i.e.
- * detaches, the whole buffer under a view, and the transport's chunk is still being read.)
+ * with a view it reuses downloads any size of message without allocating per chunk. (A byte stream cannot
+ * hand out the pieces themselves: enqueue() transfers, i.e. detaches, the whole buffer under a view, and the
+ * transport's chunk is still being read.)
  *
  * The client reads for the stream only while a read waits for bytes, plus `readAhead` bytes (the option
  * `highWaterMark`): held in one reused buffer for a BYOB reader, in the stream's queue for a default one.

@@ -43,7 +43,7 @@ import {
   SaslError,
   ServerError,
 } from './errors.js';
-import { EventQueue } from './event-queue.js';
+import { Fifo } from './fifo.js';
 import { OutgoingBuffer } from './outgoing-buffer.js';
 import { DotUnstuffer, LineAssembler } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
@@ -177,14 +177,14 @@ export class Pop3ClientEngine {
   #usersInFlight = 0;
 
   #nextId = 1;
-  #queue: Pending[] = [];
-  #inFlight: Pending[] = [];
+  readonly #queue = new Fifo<Pending>();
+  readonly #inFlight = new Fifo<Pending>();
   #projection: Projection;
 
-  readonly #events = new EventQueue<Pop3Event>();
+  readonly #events = new Fifo<Pop3Event>();
   readonly #outgoing = new OutgoingBuffer();
 
-  // Reading the reply of #inFlight[0].
+  // Reading the reply of the first command in flight.
   readonly #line = new LineAssembler();
   #phase: Phase = 'status';
   /** The +OK line that opened the listing or body being read; `done` repeats it. */
@@ -423,7 +423,7 @@ export class Pop3ClientEngine {
     if (this.#state !== 'authorization' && this.#state !== 'transaction') return;
     const pipelining = this.#pipeliningOption ?? this.#capabilities?.pipelining ?? false;
     while (this.#queue.length > 0) {
-      const last = this.#inFlight[this.#inFlight.length - 1];
+      const last = this.#inFlight.last();
       if (last !== undefined && (isBarrier(last.command.verb) || !pipelining)) return;
       const next = this.#queue.shift()!;
       // An earlier command may have failed since this one was queued: check it against what is true now.
@@ -454,7 +454,7 @@ export class Pop3ClientEngine {
   /** After a command did not do what the projection assumed, project again from the facts. */
   #reproject(): void {
     let projection = this.#currentProjection();
-    for (const pending of [...this.#inFlight, ...this.#queue]) projection = afterSuccess(pending.command.verb, projection);
+    for (const pending of [...this.#inFlight.toArray(), ...this.#queue.toArray()]) projection = afterSuccess(pending.command.verb, projection);
     this.#projection = projection;
   }
 
@@ -504,7 +504,7 @@ export class Pop3ClientEngine {
 
   #onStatusLine(line: string): void {
     const status = parseStatusLine(line);
-    const head = this.#inFlight[0];
+    const head = this.#inFlight.first();
     const challenge = status?.kind === 'continue' && head?.command.verb === 'AUTH';
     if (this.#trace) this.#emit({ type: 'trace', from: 'server', line: challenge ? `+ ${REDACTED}` : line });
     if (status === undefined || (status.kind === 'continue' && !challenge)) {
@@ -580,8 +580,8 @@ export class Pop3ClientEngine {
     // What was queued behind STLS counted on encryption: none of it may go out in plaintext.
     if (verb === 'STLS') {
       const error = new LocalProtocolError(ErrorCode.Cancelled, `not sent: the server refused STLS (${text})`);
-      for (const pending of this.#queue) this.#emit({ type: 'failed', handle: pending.handle, error });
-      this.#queue = [];
+      for (const pending of this.#queue.toArray()) this.#emit({ type: 'failed', handle: pending.handle, error });
+      this.#queue.clear();
     }
     if (verb === 'PASS' || verb === 'USER') this.#userGiven = false;
     if (isBarrier(verb) || verb === 'USER') this.#reproject();
@@ -620,7 +620,7 @@ export class Pop3ClientEngine {
   }
 
   #onListingLine(line: string, octets: number): void {
-    const head = this.#inFlight[0]!;
+    const head = this.#inFlight.first()!;
     if (this.#trace) this.#emit({ type: 'trace', from: 'server', line });
     if (line === '.') {
       this.#complete(head, this.#statusText, this.#statusCode, listingResult(head.command, this.#listing, this.#state));
@@ -639,11 +639,11 @@ export class Pop3ClientEngine {
 
   readonly #onBodyPiece = (piece: Uint8Array): void => {
     this.#bodyOctets += piece.length;
-    this.#emit({ type: 'data', handle: this.#inFlight[0]!.handle, chunk: piece });
+    this.#emit({ type: 'data', handle: this.#inFlight.first()!.handle, chunk: piece });
   };
 
   #finishBody(): void {
-    const head = this.#inFlight[0]!;
+    const head = this.#inFlight.first()!;
     const octets = this.#bodyOctets;
     const verb = head.command.verb;
     const result: CommandResult =
@@ -704,15 +704,15 @@ export class Pop3ClientEngine {
   }
 
   #failPending(error: Pop3Error): void {
-    for (const pending of [...this.#inFlight, ...this.#queue]) this.#emit({ type: 'failed', handle: pending.handle, error });
-    this.#inFlight = [];
+    for (const pending of [...this.#inFlight.toArray(), ...this.#queue.toArray()]) this.#emit({ type: 'failed', handle: pending.handle, error });
+    this.#inFlight.clear();
     this.#usersInFlight = 0;
-    this.#queue = [];
+    this.#queue.clear();
   }
 
   /** Words for where an unexpected end of stream cut the conversation. */
   #whereCut(): string {
-    const head = this.#inFlight[0];
+    const head = this.#inFlight.first();
     if (this.#state === 'connecting') return 'before the greeting';
     if (this.#state === 'starttls') return 'before the TLS handshake after STLS';
     if (head === undefined) return this.#queue.length > 0 ? 'with commands still queued' : 'by the server';

@@ -59,7 +59,7 @@
 import { apopTimestamp } from '../apop.js';
 import { fromBase64, fromUtf8, toBase64, toHex, utf8 } from '../bytes.js';
 import { ErrorCode, LocalProtocolError } from '../errors.js';
-import { EventQueue } from '../event-queue.js';
+import { Fifo } from '../fifo.js';
 import { OutgoingBuffer } from '../outgoing-buffer.js';
 import { LineAssembler } from '../framer.js';
 import { REDACTED, revealText, Secret, type SecretText } from '../secret.js';
@@ -239,7 +239,7 @@ export class Pop3ServerEngine {
   #nextRequest = 1;
   #work: Work = NO_WORK;
 
-  readonly #events = new EventQueue<ServerEvent>();
+  readonly #events = new Fifo<ServerEvent>();
   readonly #outgoing = new OutgoingBuffer();
 
   /** Client bytes not yet read, oldest first; `#inputOffset` bytes of the first are already read. */

@@ -1,0 +1,46 @@
+/**
+ * A first-in first-out queue with O(1) operations at both ends: the engines' events, and the client engine's
+ * commands queued and in flight. Taking from the front advances an index instead of shifting the array (on
+ * an array of a thousand pipelined commands, each shift() moves the rest: about 100 ns), and the array is
+ * dropped once drained.
+ */
+export class Fifo<T> {
+  #items: T[] = [];
+  #next = 0;
+
+  get length(): number {
+    return this.#items.length - this.#next;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  /** The oldest item, or undefined when there is none; it stays in the queue. */
+  first(): T | undefined {
+    return this.#next === this.#items.length ? undefined : this.#items[this.#next];
+  }
+
+  /** The newest item, or undefined when there is none. */
+  last(): T | undefined {
+    return this.#next === this.#items.length ? undefined : this.#items[this.#items.length - 1];
+  }
+
+  /** Take the oldest item, or undefined when there is none. */
+  shift(): T | undefined {
+    if (this.#next === this.#items.length) return undefined;
+    const item = this.#items[this.#next++]!;
+    if (this.#next === this.#items.length) this.clear();
+    return item;
+  }
+
+  /** The items, oldest first, as a new array. */
+  toArray(): T[] {
+    return this.#items.slice(this.#next);
+  }
+
+  clear(): void {
+    this.#items = [];
+    this.#next = 0;
+  }
+}

@@ -47,7 +47,7 @@ import { Fifo } from './fifo.js';
 import { OutgoingBuffer } from './outgoing-buffer.js';
 import { DotUnstuffer, LineAssembler } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
-import { parseStatusLine } from './response.js';
+import { octetsStatusLine, parseStatusLine } from './response.js';
 import type { SaslMechanism } from './sasl/mechanism.js';
 import { REDACTED, revealText, Secret } from './secret.js';
 import { afterSuccess, isBarrier, type Projection, refusal, type SessionState } from './session-state.js';
@@ -494,6 +494,15 @@ export class Pop3ClientEngine {
         this.#line.append(chunk.subarray(pos), max, what);
         return;
       }
+      if (!listing && this.#line.pending === 0 && !this.#trace) {
+        const head = this.#inFlight.first();
+        const announced = head?.command.shape === 'body' && lf + 1 - pos <= max ? octetsStatusLine(chunk, pos, lf) : -1;
+        if (announced !== -1) {
+          pos = lf + 1;
+          this.#beginBody(head!, `${announced} octets`, undefined, announced);
+          continue;
+        }
+      }
       const octets = this.#line.pending + lf + 1 - pos; // the whole line, its end included
       const line = this.#line.finish(chunk, pos, lf, max, what);
       pos = lf + 1;
@@ -541,12 +550,7 @@ export class Pop3ClientEngine {
         this.#statusCode = code;
         return;
       case 'body':
-        this.#phase = 'body';
-        this.#bodyOctets = 0;
-        this.#statusText = text;
-        this.#statusCode = code;
-        this.#emit({ type: 'status', handle: head.handle, text, code, octets: announcedOctets(text) });
-        return;
+        return this.#beginBody(head, text, code, announcedOctets(text));
       case 'sasl':
         if (this.#saslCancel !== undefined) {
           // AUTH fails for the reason the client cancelled (e.g. a forged SCRAM signature); the session dies
@@ -560,6 +564,14 @@ export class Pop3ClientEngine {
         break;
     }
     this.#complete(head, text, code, singleLineResult(command, text));
+  }
+
+  #beginBody(head: Pending, text: string, code: string | undefined, octets: number | undefined): void {
+    this.#phase = 'body';
+    this.#bodyOctets = 0;
+    this.#statusText = text;
+    this.#statusCode = code;
+    this.#emit({ type: 'status', handle: head.handle, text, code, octets });
   }
 
   #onRejected(head: Pending, text: string, code: string | undefined): void {

@@ -32,3 +32,30 @@ function withCode(kind: 'ok' | 'err', line: string, indicatorLength: number): St
   if (match === null) return { kind, code: undefined, text: rest };
   return { kind, code: match[1]!.toUpperCase(), text: rest.slice(match[0].length).trim() };
 }
+
+const OK_PREFIX = [0x2b, 0x4f, 0x4b, 0x20]; // "+OK "
+const OCTETS_SUFFIX = [0x20, 0x6f, 0x63, 0x74, 0x65, 0x74, 0x73]; // " octets"
+
+/**
+ * The count of a status line that is exactly `+OK <n> octets` (the answer to RETR of Dovecot, Courier and
+ * most servers), read from the bytes `line[start..lf]`, `lf` the index of its LF; -1 for any other line,
+ * which parseStatusLine() then reads. This spares the reply to every RETR of a batch a decode and a parse.
+ * The count is in canonical form (no leading zero), so its text is exactly `${n} octets`.
+ */
+export function octetsStatusLine(line: Uint8Array, start: number, lf: number): number {
+  const end = lf > start && line[lf - 1] === 0x0d ? lf - 1 : lf;
+  let i = start;
+  for (const byte of OK_PREFIX) if (line[i++] !== byte) return -1;
+  const digits = i;
+  let value = 0;
+  for (; i < end && i - digits < 16; i++) {
+    const digit = line[i]! - 0x30;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+  }
+  const count = i - digits;
+  if (count === 0 || count > 15 || (count > 1 && line[digits] === 0x30)) return -1;
+  if (end - i !== OCTETS_SUFFIX.length) return -1;
+  for (const byte of OCTETS_SUFFIX) if (line[i++] !== byte) return -1;
+  return value;
+}

@@ -56,6 +56,7 @@ import { BodyStream } from './body-stream.js';
 import { AbortError, TimeoutError, toPop3Error } from './errors.js';
 import { fetchNew, type FetchNewOptions, type FetchNewResult } from './keep-on-server.js';
 import { chooseLogin, type LoginMechanism } from './login.js';
+import { ReplyQueue } from './reply-queue.js';
 import type { Transport } from './transport.js';
 import type { UidStore } from './uid-store.js';
 import { Watchdog } from './watchdog.js';
@@ -170,7 +171,7 @@ export class Pop3Client {
   readonly #idle: Watchdog;
   readonly #connectTimer: Watchdog;
 
-  readonly #replies = new Map<CommandHandle, Reply>();
+  readonly #replies = new ReplyQueue<Reply>();
   /** Where every body of retr(), top() and the batches is collected, one at a time. */
   readonly #bodies = new BodyCollector();
   #greetingWaiter: { resolve: (greeting: Greeting) => void; reject: (error: Pop3Error) => void } | undefined;
@@ -557,7 +558,7 @@ export class Pop3Client {
     if (this.#error !== undefined) throw this.#error;
     if (!this.#started) throw new LocalProtocolError(ErrorCode.WrongState, 'call connect() first');
     const handle = enqueue(this.#engine);
-    this.#replies.set(handle, reply);
+    this.#replies.add(handle, reply);
     this.#updateIdle(false);
     // A batch queues its commands in one go: writing them only at the end would leave the server idle while
     // a thousand are queued. Write as soon as a packet's worth is ready, the rest at the end (a microtask).
@@ -667,7 +668,7 @@ export class Pop3Client {
             this.#replies.get(event.handle)?.status?.(event.octets);
             break;
           case 'done': {
-            const reply = this.#take(event.handle);
+            const reply = this.#replies.take(event.handle);
             // STLS succeeds only once TLS is up: the engine's `starttls` event follows, see #handshake.
             if (event.handle.verb === 'STLS') this.#upgrade = reply;
             else reply?.resolve(event.result);
@@ -675,7 +676,7 @@ export class Pop3Client {
           }
           case 'rejected':
           case 'failed':
-            this.#take(event.handle)?.reject(event.error);
+            this.#replies.take(event.handle)?.reject(event.error);
             break;
           case 'greeting':
             // A -ERR greeting is followed by `closed`, which rejects the waiter with its ServerError.
@@ -701,12 +702,6 @@ export class Pop3Client {
       // with the exception, so the session cannot go on.
       this.#terminate(new AbortError('the session was aborted because a callback threw', error));
     }
-  }
-
-  #take(handle: CommandHandle): Reply | undefined {
-    const reply = this.#replies.get(handle);
-    this.#replies.delete(handle);
-    return reply;
   }
 
   /** STLS was accepted: upgrade the transport, tell the engine, and only then let startTls() go on. */
@@ -757,8 +752,8 @@ export class Pop3Client {
   }
 
   #onIdleTimeout(): void {
-    // Map order is queueing order, so the first pending reply is the one the server owes first.
-    const head = this.#replies.keys().next().value;
+    // The oldest pending reply is the one the server owes first.
+    const head = this.#replies.oldest();
     const what = head === undefined ? 'the TLS handshake' : `the reply to ${head.command}`;
     this.#terminate(new TimeoutError(`the server sent nothing for ${this.#idleTimeout} ms while ${what} was awaited`));
   }
@@ -786,8 +781,7 @@ export class Pop3Client {
     this.#idle.stop();
     this.#connectTimer.stop();
     this.#transport.close();
-    const replies = [...this.#replies.values()];
-    this.#replies.clear();
+    const replies = this.#replies.takeAll();
     for (const reply of replies) reply.reject(error);
     this.#upgrade?.reject(error);
     this.#upgrade = undefined;

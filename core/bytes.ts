@@ -22,6 +22,21 @@ export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
+/** The length of `text` in UTF-8, as utf8() would encode it (a lone surrogate becomes U+FFFD, 3 octets). */
+export function utf8Length(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) length += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      length += 2; // a surrogate pair: two code units, four octets
+      i++;
+    } else length += 2;
+  }
+  return length;
+}
+
 /** A string from UTF-8 bytes; invalid sequences become U+FFFD rather than failing. */
 export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);

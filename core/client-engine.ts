@@ -31,7 +31,7 @@
  * then is a STARTTLS injection and fails the session. The capabilities learnt before TLS are forgotten.
  */
 import { apopDigest, apopTimestamp } from './apop.js';
-import { fromBase64, fromUtf8, utf8 } from './bytes.js';
+import { fromBase64, fromUtf8 } from './bytes.js';
 import { type Capabilities, parseCapabilities } from './capabilities.js';
 import { type Argument, type Command, CommandBuilder, encodeSaslResponse, type Verb } from './commands.js';
 import {
@@ -44,7 +44,7 @@ import {
   ServerError,
 } from './errors.js';
 import { Fifo } from './fifo.js';
-import { OutgoingBuffer } from './outgoing-buffer.js';
+import { OutgoingText } from './outgoing-text.js';
 import { DotUnstuffer, LineAssembler } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { octetsStatusLine, parseStatusLine } from './response.js';
@@ -182,7 +182,7 @@ export class Pop3ClientEngine {
   #projection: Projection;
 
   readonly #events = new Fifo<Pop3Event>();
-  readonly #outgoing = new OutgoingBuffer();
+  readonly #outgoing = new OutgoingText();
 
   // Reading the reply of the first command in flight.
   readonly #line = new LineAssembler();
@@ -458,8 +458,8 @@ export class Pop3ClientEngine {
     this.#projection = projection;
   }
 
-  #write(bytes: Uint8Array, shown: string): void {
-    this.#outgoing.push(bytes);
+  #write(line: string, shown: string): void {
+    this.#outgoing.push(line);
     if (this.#trace) this.#emit({ type: 'trace', from: 'client', line: shown });
   }
 
@@ -683,13 +683,13 @@ export class Pop3ClientEngine {
         return this.#cancelAuth(error);
       }
     }
-    this.#write(utf8(`${response.length === 0 ? '' : encodeSaslResponse(response)}\r\n`), REDACTED);
+    this.#write(`${response.length === 0 ? '' : encodeSaslResponse(response)}\r\n`, REDACTED);
   }
 
   /** Abandon the exchange with `*` (RFC 5034 section 4); the server's -ERR completes AUTH with `error`. */
   #cancelAuth(error: SaslError): void {
     this.#saslCancel = error;
-    this.#write(utf8('*\r\n'), '*');
+    this.#write('*\r\n', '*');
   }
 
   // ─── Ending ────────────────────────────────────────────────────────────────────────────────────────────

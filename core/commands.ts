@@ -3,7 +3,7 @@
  * that logs and errors may show is decided here (never later, in a logger). A command that fails validation
  * throws LocalProtocolError and nothing is queued.
  */
-import { toBase64, utf8 } from './bytes.js';
+import { toBase64, utf8Length } from './bytes.js';
 import { ErrorCode, LocalProtocolError } from './errors.js';
 import type { SaslMechanism } from './sasl/mechanism.js';
 import { REDACTED, revealText, Secret, type SecretText } from './secret.js';
@@ -38,8 +38,8 @@ export type ReplyShape = 'single' | 'listing' | 'body' | 'sasl';
 /** A validated command, ready to send. */
 export interface Command {
   readonly verb: Verb;
-  /** The wire bytes, CRLF included. For AUTH without its initial response this is just `AUTH MECH`. */
-  readonly line: Uint8Array;
+  /** The wire text, CRLF included. For AUTH without its initial response this is just `AUTH MECH`. */
+  readonly line: string;
   /** The command as logs may show it, secrets replaced by `[redacted]`, no CRLF. */
   readonly redacted: string;
   readonly shape: ReplyShape;
@@ -140,7 +140,7 @@ export class CommandBuilder {
     const line = fits ? withInitial : `${bare}\r\n`;
     return {
       verb: 'AUTH',
-      line: this.#encode(line, bare),
+      line: this.#checkLength(line, bare),
       redacted: fits ? `${bare} ${REDACTED}` : bare,
       shape: 'sasl',
       message: undefined,
@@ -161,7 +161,7 @@ export class CommandBuilder {
     const redacted = isSecret ? REDACTED : value;
     return {
       verb: 'RAW',
-      line: this.#encode(wire, redacted),
+      line: this.#checkLength(wire, redacted),
       redacted,
       shape: multiline ? 'body' : 'single',
       message: undefined,
@@ -188,7 +188,7 @@ export class CommandBuilder {
     const line = `${lastArgIsSecret ? `${verb} ${args.join(' ')}` : redacted}\r\n`;
     return {
       verb,
-      line: this.#encode(line, redacted),
+      line: this.#checkLength(line, redacted),
       redacted,
       shape,
       message,
@@ -197,16 +197,16 @@ export class CommandBuilder {
     };
   }
 
-  /** The wire bytes of `line`, refused if they exceed the line limit (shown as `redacted` in the error). */
-  #encode(line: string, redacted: string): Uint8Array {
-    const bytes = utf8(line);
-    if (bytes.length > this.maxLine) {
+  /** `line`, refused if its UTF-8 exceeds the line limit (shown as `redacted` in the error). */
+  #checkLength(line: string, redacted: string): string {
+    const octets = utf8Length(line);
+    if (octets > this.maxLine) {
       throw new LocalProtocolError(
         ErrorCode.CommandTooLong,
-        `command "${redacted}" is ${bytes.length} octets; the limit is ${this.maxLine} (RFC 2449 section 4)`,
+        `command "${redacted}" is ${octets} octets; the limit is ${this.maxLine} (RFC 2449 section 4)`,
       );
     }
-    return bytes;
+    return line;
   }
 
 }

@@ -1,11 +1,14 @@
-/** utf8(): the ASCII fast path must give exactly what TextEncoder gives, for every kind of string. */
+/**
+ * utf8(): the ASCII fast path must give exactly what TextEncoder gives, for every kind of string; and
+ * utf8Length(), which the command line limit is checked with, must count exactly the octets it gives.
+ */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '../../core/bytes.js';
+import { utf8, utf8Length } from '../../core/bytes.js';
 
 const encoder = new TextEncoder();
 
-describe('utf8', () => {
-  it.each([
+const kinds = [
     ['empty', ''],
     ['a command line', 'RETR 12345\r\n'],
     ['every ASCII code unit', Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('')],
@@ -15,9 +18,29 @@ describe('utf8', () => {
     ['a lone surrogate (U+FFFD)', 'x\ud800y'],
     ['long ASCII (past the fast path)', 'a'.repeat(5000)],
     ['long non-ASCII', '\u00e9'.repeat(5000)],
-  ])('%s', (_, text) => {
+    ['three-octet characters', '\u20ac\u4e2d'],
+    ['a lone low surrogate, and a high one at the end', '\udc00x\ud800'],
+] as const;
+
+describe('utf8', () => {
+  it.each(kinds)('%s', (_, text) => {
     const bytes = utf8(text);
     expect(bytes.constructor).toBe(Uint8Array);
     expect([...bytes]).toEqual([...encoder.encode(text)]);
+  });
+});
+
+describe('utf8Length', () => {
+  it.each(kinds)('%s', (_, text) => {
+    expect(utf8Length(text)).toBe(encoder.encode(text).length);
+  });
+
+  it('counts what TextEncoder encodes, for any string of UTF-16 code units', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((code) => String.fromCharCode(code)) }), (a, b) => {
+        const text = a + b + a;
+        expect(utf8Length(text)).toBe(encoder.encode(text).length);
+      }),
+    );
   });
 });

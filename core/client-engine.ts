@@ -494,6 +494,8 @@ export class Pop3ClientEngine {
         this.#line.append(chunk.subarray(pos), max, what);
         return;
       }
+      // The +OK of nearly every RETR, read from its bytes (octetsStatusLine) without decoding it; a traced
+      // session shows the line as received, so it takes the general path.
       if (!listing && this.#line.pending === 0 && !this.#trace) {
         const head = this.#inFlight.first();
         const announced = head?.command.shape === 'body' && lf + 1 - pos <= max ? octetsStatusLine(chunk, pos, lf) : -1;

@@ -466,6 +466,35 @@ describe('refusalOf: what a command queued now would meet', () => {
     expect(engine.refusalOf('NOOP')).toBe('NOOP after QUIT');
   });
 
+  // RFC 1939 section 3 and the extensions: the state each verb belongs to; QUIT, CAPA, LANG and RAW in both.
+  it.each([
+    ['USER', true, false],
+    ['PASS', true, false],
+    ['APOP', true, false],
+    ['AUTH', true, false],
+    ['STLS', true, false],
+    ['UTF8', true, false],
+    ['STAT', false, true],
+    ['LIST', false, true],
+    ['RETR', false, true],
+    ['DELE', false, true],
+    ['NOOP', false, true],
+    ['RSET', false, true],
+    ['TOP', false, true],
+    ['UIDL', false, true],
+    ['QUIT', true, true],
+    ['CAPA', true, true],
+    ['LANG', true, true],
+    ['RAW', true, true],
+  ] as const)('%s: valid in AUTHORIZATION %s, in TRANSACTION %s', (verb, inAuthorization, inTransaction) => {
+    const engine = greeted();
+    const wrongState = /is not valid in the \w+ state/;
+    expect(wrongState.test(engine.refusalOf(verb) ?? '')).toBe(!inAuthorization);
+    engine.user('alice');
+    engine.pass('pw');
+    expect(wrongState.test(engine.refusalOf(verb) ?? '')).toBe(!inTransaction);
+  });
+
   it('names the error of a failed session, and a closed session', () => {
     const failed = greeted();
     serve(failed, 'garbage without a status\r\n');

@@ -9,9 +9,10 @@
 //                       choice pop3kit's stream gets with a BYOB reader; the ratios are against the faster raw
 //   pop3kit             Pop3Client (dist/node.js connect): retrieveMany for (a) and (c), with every message in
 //                       flight (window = message count), the same with reuseBodies (each body's memory written
-//                       again once its handler has run), and with the default window; for (b) retrStream, read
-//                       with a BYOB reader into one reused 64 KiB view, without retaining it, and retrTo,
-//                       whose callback gets each piece of the body (the lightest way to stream one)
+//                       again once its handler has run), retrieveManyTo (each piece of every body to a callback,
+//                       nothing collected), and with the default window; for (b) retrStream, read with a BYOB
+//                       reader into one reused 64 KiB view, without retaining it, and retrTo, whose callback
+//                       gets each piece of the body (the lightest way to stream one)
 //   node-pop3           the most used POP3 client on npm, one RETR at a time as its API allows
 // each in its own child process (bench/support/client-process.mjs), so the peak RSS is the client's own; it
 // is shown above that of an empty Node process started the same way. Times cover the download only (the
@@ -83,7 +84,10 @@ function runsFor(spec) {
       ? { key: 'pop3kit', label: `pop3kit retrieveMany, window ${spec.count}`, client: 'pop3kit', window: spec.count }
       : { key: 'pop3kit', label: 'pop3kit retrStream, BYOB reader, reused 64 KiB view', client: 'pop3kit', stream: true },
     ...(many
-      ? [{ key: 'pop3kit-reuse', label: `pop3kit retrieveMany, window ${spec.count}, reuseBodies`, client: 'pop3kit', window: spec.count, reuseBodies: true }]
+      ? [
+          { key: 'pop3kit-reuse', label: `pop3kit retrieveMany, window ${spec.count}, reuseBodies`, client: 'pop3kit', window: spec.count, reuseBodies: true },
+          { key: 'pop3kit-sink', label: `pop3kit retrieveManyTo, window ${spec.count}, a callback per piece`, client: 'pop3kit', window: spec.count, sink: true },
+        ]
       : [{ key: 'pop3kit-sink', label: 'pop3kit retrTo, a callback per piece', client: 'pop3kit', sink: true }]),
     ...(many ? [{ key: 'pop3kit-default', label: 'pop3kit retrieveMany, default window', client: 'pop3kit' }] : []),
     { key: 'node-pop3', label: 'node-pop3 0.11 RETR (one at a time)', client: 'node-pop3' },

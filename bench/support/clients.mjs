@@ -153,7 +153,8 @@ export async function runPop3kit({ port, user, rounds, spec, window: windowOptio
   let checked = 0;
   const mismatches = [];
   // Originals for the spot checks, made before any timing (a streamed message is checked slice by slice).
-  const originals = stream || sink ? undefined : new Map(spotChecked(spec.count).map((m) => [m, messageBytes(m, spec.size)]));
+  const many = spec.count > 1;
+  const originals = many ? new Map(spotChecked(spec.count).map((m) => [m, messageBytes(m, spec.size)])) : undefined;
   for (let round = 0; round < rounds; round++) {
     const client = await connect({ host: HOST, port, tls: 'none' });
     window ??= client.window;
@@ -168,7 +169,31 @@ export async function runPop3kit({ port, user, rounds, spec, window: windowOptio
         mismatches.push(`round ${round + 1}, message 1, piece at octet ${offset}`);
       }
     };
-    if (sink) {
+    if (sink && many) {
+      // Every body, each piece to a callback and dropped (it is valid during the call only); every piece of
+      // the spot-checked messages is compared with the original, at the offset the count says.
+      let offset = 0;
+      await client.retrieveManyTo(
+        Array.from({ length: count }, (_, i) => i + 1),
+        {
+          onData(piece, { message }) {
+            const original = originals.get(message);
+            if (original !== undefined) {
+              checked++;
+              if (!sameBytes(piece, original.subarray(offset, offset + piece.length)) && mismatches.length < 5) {
+                mismatches.push(`round ${round + 1}, message ${message}, piece at octet ${offset}`);
+              }
+            }
+            offset += piece.length;
+            bytes += piece.length;
+          },
+          onEnd() {
+            offset = 0;
+          },
+        },
+        windowOption === undefined ? {} : { window: windowOption },
+      );
+    } else if (sink) {
       // One message, each piece to a callback and dropped (it is valid during the call only). Every 512th
       // piece (a few KiB: pieces end at stuffed lines and chunk ends) is compared with the original, at the
       // offset the count says.

@@ -47,8 +47,10 @@ import {
   listing,
   type MessageInfo,
   type MessageRef,
+  type MessageSink,
   type RetrievedMessage,
   retrieveMany,
+  retrieveManyTo,
 } from './batch.js';
 import { downloadAndDelete, type DownloadAndDeleteOptions, type DownloadResult } from './download-and-delete.js';
 import { BodyCollector } from './body-collector.js';
@@ -404,9 +406,8 @@ export class Pop3Client {
    * ended; the session goes on.
    */
   retrTo(message: number, onData: (piece: Uint8Array) => void, options: CallOptions = {}): Promise<number> {
-    const what = `RETR ${message}`;
-    return this.guard(options.signal, what, () => new Promise((resolve, reject) => {
-      this.#send((engine) => engine.retr(message), new SinkReply(what, onData, resolve, reject));
+    return this.guard(options.signal, `RETR ${message}`, () => new Promise((resolve, reject) => {
+      this.#send((engine) => engine.retr(message), new SinkReply(message, onData, resolve, reject));
     }));
   }
 
@@ -495,6 +496,16 @@ export class Pop3Client {
     return retrieveMany(this, messages, onMessage, options);
   }
 
+  /**
+   * RETR many messages, pipelined as retrieveMany(), but each body goes to `sink` piece by piece as it
+   * arrives (pieces valid only during the call), then `sink.onEnd`: nothing is collected, so this is the
+   * fastest way to download a mailbox and holds no body in memory (the batch form of retrTo()). The first
+   * error, or an exception of the sink, ends the batch; the session goes on.
+   */
+  retrieveManyTo(messages: readonly (number | MessageRef)[], sink: MessageSink, options: BatchOptions = {}): Promise<void> {
+    return retrieveManyTo(this, messages, sink, options);
+  }
+
   /** DELE many messages, pipelined with at most `window` in flight. They are deleted at QUIT. */
   deleteMany(messages: readonly (number | MessageRef)[], options: BatchOptions = {}): Promise<void> {
     return deleteMany(this, messages, options);
@@ -532,6 +543,18 @@ export class Pop3Client {
   queueRetr(message: number, settle: Settle<Uint8Array>, onProgress?: (receivedOctets: number) => void, bodies = this.#bodies): void {
     try {
       this.#send((engine) => engine.retr(message), new BodyReply(bodies, settle, onProgress));
+    } catch (error) {
+      settle(toPop3Error(error));
+    }
+  }
+
+  /**
+   * @internal retrieveManyTo's RETR (batch.ts): the pieces to `onData`, then the octet count, or the error
+   * (an exception of `onData` as AbortError, once the body has ended), to `settle`.
+   */
+  queueRetrTo(message: number, onData: (piece: Uint8Array) => void, settle: Settle<number>): void {
+    try {
+      this.#send((engine) => engine.retr(message), new SinkReply(message, onData, (octets) => settle(undefined, octets), settle));
     } catch (error) {
       settle(toPop3Error(error));
     }
@@ -831,15 +854,15 @@ class BodyReply implements Reply {
 
 /** retrTo(): every piece to the caller's callback; its first exception fails the call once the body has ended. */
 class SinkReply implements Reply {
-  readonly #what: string;
+  readonly #message: number;
   readonly #onData: (piece: Uint8Array) => void;
   readonly #done: (octets: number) => void;
   readonly reject: (error: Pop3Error) => void;
   #octets = 0;
   #failure: AbortError | undefined;
 
-  constructor(what: string, onData: (piece: Uint8Array) => void, done: (octets: number) => void, reject: (error: Pop3Error) => void) {
-    this.#what = what;
+  constructor(message: number, onData: (piece: Uint8Array) => void, done: (octets: number) => void, reject: (error: Pop3Error) => void) {
+    this.#message = message;
     this.#onData = onData;
     this.#done = done;
     this.reject = reject;
@@ -851,7 +874,7 @@ class SinkReply implements Reply {
     try {
       this.#onData(piece);
     } catch (error) {
-      this.#failure = new AbortError(`${this.#what} aborted: onData threw`, error);
+      this.#failure = new AbortError(`RETR ${this.#message} aborted: onData threw`, error);
     }
   }
 

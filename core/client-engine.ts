@@ -413,18 +413,21 @@ export class Pop3ClientEngine {
     if (why !== undefined) throw new LocalProtocolError(ErrorCode.WrongState, why);
     this.#projection = afterSuccess(command.verb, this.#projection);
     const handle: CommandHandle<V> = { id: this.#nextId++, verb: command.verb as V, command: command.redacted };
-    this.#queue.push({ handle, command });
-    this.#pump();
+    const pending = { handle, command };
+    // Nothing queued ahead and nothing holding it back (every pipelined RETR of a batch): the check above
+    // was against the projection, which is then exactly what is true now, so it goes out at once.
+    if (this.#queue.length === 0 && this.#maySendNow()) {
+      this.#send(pending);
+    } else {
+      this.#queue.push(pending);
+      this.#pump();
+    }
     return handle;
   }
 
   /** Send what may be sent now. */
   #pump(): void {
-    if (this.#state !== 'authorization' && this.#state !== 'transaction') return;
-    const pipelining = this.#pipeliningOption ?? this.#capabilities?.pipelining ?? false;
-    while (this.#queue.length > 0) {
-      const last = this.#inFlight.last();
-      if (last !== undefined && (isBarrier(last.command.verb) || !pipelining)) return;
+    while (this.#queue.length > 0 && this.#maySendNow()) {
       const next = this.#queue.shift()!;
       // An earlier command may have failed since this one was queued: check it against what is true now.
       const why = refusal(next.command.verb, this.#currentProjection());
@@ -433,13 +436,26 @@ export class Pop3ClientEngine {
         this.#emit({ type: 'failed', handle: next.handle, error });
         continue;
       }
-      this.#inFlight.push(next);
-      if (next.command.verb === 'USER') this.#usersInFlight++;
-      this.#write(next.command.line, next.command.redacted);
-      // AUTH is a barrier, so at most one exchange is ever in flight.
-      if (next.command.verb === 'AUTH') this.#deferredResponse = next.command.deferredInitialResponse;
-      if (next.command.verb === 'QUIT' && this.#state === 'transaction') this.#state = 'update';
+      this.#send(next);
     }
+  }
+
+  /** The session takes commands, and the last one sent is no barrier (nor, without pipelining, unanswered). */
+  #maySendNow(): boolean {
+    if (this.#state !== 'authorization' && this.#state !== 'transaction') return false;
+    const last = this.#inFlight.last();
+    if (last === undefined) return true;
+    return !isBarrier(last.command.verb) && (this.#pipeliningOption ?? this.#capabilities?.pipelining ?? false);
+  }
+
+  #send(pending: Pending): void {
+    const { command } = pending;
+    this.#inFlight.push(pending);
+    if (command.verb === 'USER') this.#usersInFlight++;
+    this.#write(command.line, command.redacted);
+    // AUTH is a barrier, so at most one exchange is ever in flight.
+    if (command.verb === 'AUTH') this.#deferredResponse = command.deferredInitialResponse;
+    if (command.verb === 'QUIT' && this.#state === 'transaction') this.#state = 'update';
   }
 
   /** What is true once the commands in flight (never barriers but the last) have been answered. */

@@ -19,14 +19,16 @@
 // RETRs of every message); connecting, logging in and STAT are done first, untimed. Each process first does
 // warm-up rounds (a fresh session each, as every round), then the timed ones, so that the rates are those of
 // a process whose JavaScript has been compiled: in a fresh process V8 runs code in its interpreter first and
-// optimizes it only once it is hot, which for pop3kit takes a few thousand messages (its first round of (c)
-// costs several times a warm one) and for the raw client, a few lines, almost nothing. The first round of
-// every run is reported too (column "first round", and a ratio of its own), since a program that downloads
-// one mailbox and exits gets that figure. Each client's byte count
-// must equal the expected total, and pop3kit's bodies are compared with the originals (every 50th message in
-// full; every 512th chunk of the stream and the last, at the offset the count says): a mismatch, an error or
-// a timeout of raw or pop3kit fails the bench (exit 1); node-pop3 may time out (reported as such). Missed
-// targets (issue 3) are reported, not failed: figures depend on the machine's load. Besides MB/s and
+// optimizes it only once it is hot, which for pop3kit takes a few thousand messages and the optimizing
+// compiler's threads some rounds more (pop3kit's CPU per round of (c), all threads, measured through the
+// proxy: 122, 124, 28, 10, 39, 31 ms, then 5 to 11 from the 7th round on), and for the raw client, a few
+// lines, almost nothing. Hence 10 warm-up rounds: with 3, the timed rounds still paid for compiling. The
+// first round of every run is reported too (column "first round", and a ratio of its own), since a program
+// that downloads one mailbox and exits gets that figure. Each client's byte count must equal the expected
+// total, and pop3kit's bodies are compared with the originals (every 50th message in full; every 512th
+// chunk of the stream and the last, at the offset the count says): a mismatch, an error or a timeout of raw
+// or pop3kit fails the bench (exit 1); node-pop3 may time out (reported as such). Missed targets (issue 3)
+// are reported, not failed: figures depend on the machine's load. Besides MB/s and
 // messages/s the table shows the client's CPU time during the download (user + system, all of its threads,
 // so V8's GC and compiler threads too): on a 2-core machine shared by server, proxy and client, CPU spent in
 // the client is CPU the server and proxy do not get, and it is far less noisy than the rates.
@@ -35,7 +37,7 @@
 //                                  [--warmup=N] [--rounds=N] [--timeout=S] [--cpu-prof=DIR]
 //   --quick          smaller mailboxes (200 x 20 KiB, 1 x 10 MiB, 200 x 1 KiB) and fewer rounds
 //   --latency=MS     one-way delay of the proxy (default 5; 0 connects to the server directly)
-//   --warmup=N       untimed rounds before the timed ones (default 3, 1 with --quick; none for node-pop3)
+//   --warmup=N       untimed rounds before the timed ones (default 10, 1 with --quick; none for node-pop3)
 //   --rounds=N       timed rounds per client run (default 5 for raw and pop3kit, 3 with the default window, 1
 //                    for node-pop3, which takes ~20 s per round on (a) and (c) and ~50 s on (b))
 //   --cpu-prof=DIR   write a V8 CPU profile of each client run to DIR; summarize one with
@@ -67,7 +69,7 @@ const warmupOverride = args.has('warmup') ? Number(args.get('warmup')) : undefin
 const cpuProfDir = typeof args.get('cpu-prof') === 'string' ? path.resolve(args.get('cpu-prof')) : undefined;
 
 /** Warm-up rounds per client run; node-pop3 takes ~20 s a round and gets none. */
-const WARMUP = quick ? 1 : 3;
+const WARMUP = quick ? 1 : 10;
 /** Timed rounds per client and scenario (each a fresh session); the median is reported. */
 const ROUNDS = quick
   ? { raw: 3, 'raw-reuse': 3, pop3kit: 3, 'pop3kit-reuse': 3, 'pop3kit-sink': 3, 'pop3kit-default': 2, 'node-pop3': 1 }

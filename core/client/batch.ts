@@ -97,54 +97,34 @@ export async function listing(client: Pop3Client, options: CallOptions = {}): Pr
 }
 
 /** RETR every message, at most `window` and `windowBytes` in flight; `onMessage` runs in order, one message at a time. */
-export async function retrieveMany(
+export function retrieveMany(
   client: Pop3Client,
   messages: readonly (number | MessageRef)[],
   onMessage: (message: RetrievedMessage) => void | Promise<void>,
   options: BatchOptions = {},
 ): Promise<void> {
-  const { signal, onProgress } = options;
-  const refs = messages.map(toRef);
-  const bytesExpected = refs.every((ref) => ref.size !== undefined) ? refs.reduce((sum, ref) => sum + ref.size!, 0) : undefined;
-  let bytesDone = 0;
-  let messagesDone = 0;
-  const report =
-    onProgress === undefined ? undefined : () => onProgress({ messagesDone, messages: refs.length, bytesDone, bytesExpected });
-
   const bodies = options.reuseBodies === true ? new BodyCollector({ reuse: true }) : undefined;
-  const start = (ref: MessageRef, settle: Settle<Uint8Array>): void => {
-    let counted = 0;
-    const progress =
-      report === undefined
-        ? undefined
-        : (received: number) => {
-            bytesDone += received - counted;
-            counted = received;
-            report();
-          };
-    client.queueRetr(ref.message, settle, progress, bodies);
-  };
-  const afterMessage = () => {
-    messagesDone++;
-    report?.();
-    // An abort during the handler of the last message ends the session, but no command is left to fail.
-    if (signal?.aborted === true) throw new AbortError('retrieving messages aborted', signal.reason);
-  };
-  const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
-  let received = 0;
-  let receivedOctets = 0;
-  const unknownSize = options.window !== undefined ? () => 0 : () => (received === 0 ? UNKNOWN_SIZE : receivedOctets / received);
-  await client.guard(signal, 'retrieving messages', () =>
-    windowed(refs, window, (ref) => ref.size ?? unknownSize(), start, (body, ref) => {
-      received++;
-      receivedOctets += body.length;
-      const handle = () => {
-        const handled = onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
-        return isPromiseLike(handled) ? handled.then(afterMessage) : afterMessage();
-      };
+  return retrieving<Uint8Array>(
+    client,
+    messages,
+    options,
+    (ref, settle, addOctets) => {
+      let counted = 0;
+      const progress =
+        addOctets === undefined
+          ? undefined
+          : (received: number) => {
+              addOctets(received - counted);
+              counted = received;
+            };
+      client.queueRetr(ref.message, settle, progress, bodies);
+    },
+    (body, ref) => {
+      const handle = () => onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
       // With reuseBodies the body's memory goes back once the handler is done with it, however it ended.
       return bodies === undefined ? handle() : andThen(handle, () => bodies.release(body));
-    }),
+    },
+    (body) => body.length,
   );
 }
 
@@ -165,11 +145,55 @@ export interface MessageSink {
  * least CPU (the batch form of retrTo). The first error (a -ERR, a throwing sink) ends the batch: the sink
  * hears nothing more, and the RETRs still in flight are read and dropped, so the session goes on.
  */
-export async function retrieveManyTo(
+export function retrieveManyTo(
   client: Pop3Client,
   messages: readonly (number | MessageRef)[],
   sink: MessageSink,
   options: BatchOptions = {},
+): Promise<void> {
+  let failed = false;
+  return retrieving<number>(
+    client,
+    messages,
+    options,
+    (ref, settle, addOctets) => {
+      const onData = (piece: Uint8Array) => {
+        if (failed) return;
+        sink.onData(piece, ref);
+        addOctets?.(piece.length);
+      };
+      client.queueRetrTo(ref.message, onData, (error, octets) => {
+        // The sink hears nothing after the first failure, though later replies are still read.
+        if (failed) return settle(error, octets);
+        if (error === undefined) {
+          try {
+            sink.onEnd?.(ref, octets!);
+          } catch (thrown) {
+            error = new AbortError(`RETR ${ref.message} aborted: onEnd threw`, thrown);
+          }
+        }
+        if (error !== undefined) failed = true;
+        settle(error, octets);
+      });
+    },
+    () => {},
+    (octets) => octets,
+  );
+}
+
+/**
+ * What the RETR batches share, whatever becomes of the bodies: progress, the window (a message without a
+ * size counts as the average body so far), the signal. `start` queues a message's RETR (reporting the body
+ * octets it receives to `addOctets`, defined when progress is asked for); `handle` takes its result, in
+ * order; `octetsOf` is the length of the body a result stands for.
+ */
+async function retrieving<R>(
+  client: Pop3Client,
+  messages: readonly (number | MessageRef)[],
+  options: BatchOptions,
+  start: (ref: MessageRef, settle: Settle<R>, addOctets: ((octets: number) => void) | undefined) => void,
+  handle: (result: R, ref: MessageRef) => void | PromiseLike<void>,
+  octetsOf: (result: R) => number,
 ): Promise<void> {
   const { signal, onProgress } = options;
   const refs = messages.map(toRef);
@@ -178,41 +202,36 @@ export async function retrieveManyTo(
   let messagesDone = 0;
   const report =
     onProgress === undefined ? undefined : () => onProgress({ messagesDone, messages: refs.length, bytesDone, bytesExpected });
-  let failed = false;
-  const start = (ref: MessageRef, settle: Settle<number>): void => {
-    const onData = (piece: Uint8Array) => {
-      if (failed) return;
-      sink.onData(piece, ref);
-      if (report === undefined) return;
-      bytesDone += piece.length;
-      report();
-    };
-    client.queueRetrTo(ref.message, onData, (error, octets) => {
-      // The sink hears nothing after the first failure, though later replies are still read.
-      if (failed) return settle(error, octets);
-      if (error === undefined) {
-        try {
-          sink.onEnd?.(ref, octets!);
-        } catch (thrown) {
-          error = new AbortError(`RETR ${ref.message} aborted: onEnd threw`, thrown);
-        }
-      }
-      if (error !== undefined) failed = true;
-      settle(error, octets);
-    });
+  const addOctets =
+    report === undefined
+      ? undefined
+      : (octets: number) => {
+          bytesDone += octets;
+          report();
+        };
+  const afterMessage = () => {
+    messagesDone++;
+    report?.();
+    // An abort during the handler of the last message ends the session, but no command is left to fail.
+    if (signal?.aborted === true) throw new AbortError('retrieving messages aborted', signal.reason);
   };
   const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
   let received = 0;
   let receivedOctets = 0;
   const unknownSize = options.window !== undefined ? () => 0 : () => (received === 0 ? UNKNOWN_SIZE : receivedOctets / received);
   await client.guard(signal, 'retrieving messages', () =>
-    windowed(refs, window, (ref) => ref.size ?? unknownSize(), start, (octets) => {
-      received++;
-      receivedOctets += octets;
-      messagesDone++;
-      report?.();
-      if (signal?.aborted === true) throw new AbortError('retrieving messages aborted', signal.reason);
-    }),
+    windowed<MessageRef, R>(
+      refs,
+      window,
+      (ref) => ref.size ?? unknownSize(),
+      (ref, settle) => start(ref, settle, addOctets),
+      (result, ref) => {
+        received++;
+        receivedOctets += octetsOf(result);
+        const handled = handle(result, ref);
+        return isPromiseLike(handled) ? handled.then(afterMessage) : afterMessage();
+      },
+    ),
   );
 }
 

@@ -852,7 +852,7 @@ class BodyReply implements Reply {
   }
 }
 
-/** retrTo(): every piece to the caller's callback; its first exception fails the call once the body has ended. */
+/** retrTo() and retrieveManyTo(): every piece to the caller's callback; its first exception fails the call once the body has ended. */
 class SinkReply implements Reply {
   readonly #message: number;
   readonly #onData: (piece: Uint8Array) => void;

@@ -407,7 +407,7 @@ export class Pop3Client {
    */
   retrTo(message: number, onData: (piece: Uint8Array) => void, options: CallOptions = {}): Promise<number> {
     return this.guard(options.signal, `RETR ${message}`, () => new Promise((resolve, reject) => {
-      this.#send((engine) => engine.retr(message), new SinkReply(message, onData, resolve, reject));
+      this.queueRetrTo(message, onData, (error, octets) => (error === undefined ? resolve(octets!) : reject(error)));
     }));
   }
 
@@ -549,7 +549,7 @@ export class Pop3Client {
   }
 
   /**
-   * @internal retrieveManyTo's RETR (batch.ts): the pieces to `onData`, then the octet count, or the error
+   * @internal retrTo's and retrieveManyTo's RETR: the pieces to `onData`, then the octet count, or the error
    * (an exception of `onData` as AbortError, once the body has ended), to `settle`.
    */
   queueRetrTo(message: number, onData: (piece: Uint8Array) => void, settle: Settle<number>): void {

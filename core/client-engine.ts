@@ -47,7 +47,7 @@ import { Fifo } from './fifo.js';
 import { OutgoingText } from './outgoing-text.js';
 import { DotUnstuffer, LineAssembler } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
-import { octetsStatusLine, parseStatusLine } from './response.js';
+import { announcedOctets, octetsStatusLine, parseStatusLine } from './response.js';
 import type { SaslMechanism } from './sasl/mechanism.js';
 import { REDACTED, revealText, Secret } from './secret.js';
 import { afterSuccess, isBarrier, type Projection, refusal, type SessionState } from './session-state.js';
@@ -769,23 +769,6 @@ function oauthErrorOf(mechanism: SaslMechanism | undefined): OAuthError | undefi
 
 function quote(line: string): string {
   return JSON.stringify(line.length > 80 ? `${line.slice(0, 80)}…` : line);
-}
-
-function announcedOctets(text: string): number | undefined {
-  // By hand rather than with a regular expression: this runs for every message of a batch.
-  let value = 0;
-  let i = 0;
-  for (; i < text.length && i < 16; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) break;
-    value = value * 10 + digit;
-  }
-  if (i === 0 || i > 15) return undefined;
-  let word = i;
-  while (word < text.length && (text[word] === ' ' || text[word] === '\t')) word++;
-  if (word === i || text.slice(word, word + 6).toLowerCase() !== 'octets') return undefined;
-  const next = text[word + 6]; // "octets" must be a whole word
-  return next !== undefined && /\w/.test(next) ? undefined : value;
 }
 
 /** The result of a +OK that ends the reply, checking the fields RFC 1939 requires. */

@@ -33,6 +33,28 @@ function withCode(kind: 'ok' | 'err', line: string, indicatorLength: number): St
   return { kind, code: match[1]!.toUpperCase(), text: rest.slice(match[0].length).trim() };
 }
 
+/**
+ * The octet count at the start of a +OK's text ("120 octets", RFC 1939 section 7): digits, blanks, and the
+ * word "octets" in any case; undefined for any other text. octetsStatusLine() below reads the common exact
+ * form straight from the bytes.
+ */
+export function announcedOctets(text: string): number | undefined {
+  // By hand rather than with a regular expression: this runs for every message of a batch.
+  let value = 0;
+  let i = 0;
+  for (; i < text.length && i < 16; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+  }
+  if (i === 0 || i > 15) return undefined;
+  let word = i;
+  while (word < text.length && (text[word] === ' ' || text[word] === '\t')) word++;
+  if (word === i || text.slice(word, word + 6).toLowerCase() !== 'octets') return undefined;
+  const next = text[word + 6]; // "octets" must be a whole word
+  return next !== undefined && /\w/.test(next) ? undefined : value;
+}
+
 const OK_PREFIX = Uint8Array.of(0x2b, 0x4f, 0x4b, 0x20); // "+OK "
 const OCTETS_SUFFIX = Uint8Array.of(0x20, 0x6f, 0x63, 0x74, 0x65, 0x74, 0x73); // " octets"
 

@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Pop3Event } from '../../core/client-engine.js';
-import { octetsStatusLine, parseStatusLine } from '../../core/response.js';
+import { announcedOctets, octetsStatusLine, parseStatusLine } from '../../core/response.js';
 import { drain, greeted, serve } from '../support/engine.js';
 
 /** The events of a RETR answered with `+OK${text}` and a short body, with or without tracing (trace events left out). */
@@ -99,6 +99,7 @@ describe('the status line read from its bytes', () => {
         if (octets === -1) return;
         const status = parseStatusLine(text.endsWith('\r') ? text.slice(0, -1) : text);
         expect(status).toEqual({ kind: 'ok', code: undefined, text: `${octets} octets` });
+        expect(announcedOctets(status!.text)).toBe(octets);
       }),
     );
   });

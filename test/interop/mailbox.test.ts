@@ -78,13 +78,17 @@ describe('a mailbox on Dovecot', () => {
     await within(client.quit(), 'QUIT');
   });
 
-  it('streams a message over 50 MB with bounded memory', async () => {
+  /** A user `name` whose one message is over 50 MB, its size and digest as it must arrive, and a session. */
+  async function bigMessage(name: string) {
     const size = 56 * 1024 * 1024;
-    const user = await createUser(dovecot, 'big', [{ name: `${size} bytes`, write: (file) => writeBigMessage(file, size) }]);
+    const user = await createUser(dovecot, name, [{ name: `${size} bytes`, write: (file) => writeBigMessage(file, size) }]);
     const file = user.messages[0]!.file;
     expect(statSync(file).size).toBe(size);
-    const expected = await expectedWireDigest(file);
-    const client = await sessions.loggedIn(user);
+    return { size, expected: await expectedWireDigest(file), client: await sessions.loggedIn(user) };
+  }
+
+  it('streams a message over 50 MB with bounded memory', async () => {
+    const { size, expected, client } = await bigMessage('big');
 
     const before = process.memoryUsage.rss();
     let peak = before;
@@ -106,10 +110,7 @@ describe('a mailbox on Dovecot', () => {
   }, 60_000);
 
   it('streams a message over 50 MB into one reused view with a BYOB reader, in less memory still', async () => {
-    const size = 56 * 1024 * 1024;
-    const user = await createUser(dovecot, 'big-byob', [{ name: `${size} bytes`, write: (file) => writeBigMessage(file, size) }]);
-    const expected = await expectedWireDigest(user.messages[0]!.file);
-    const client = await sessions.loggedIn(user);
+    const { size, expected, client } = await bigMessage('big-byob');
 
     const before = process.memoryUsage.rss();
     let peak = before;
@@ -134,10 +135,7 @@ describe('a mailbox on Dovecot', () => {
   }, 60_000);
 
   it('hands a message over 50 MB to a callback, piece by piece, in bounded memory', async () => {
-    const size = 56 * 1024 * 1024;
-    const user = await createUser(dovecot, 'big-callback', [{ name: `${size} bytes`, write: (file) => writeBigMessage(file, size) }]);
-    const expected = await expectedWireDigest(user.messages[0]!.file);
-    const client = await sessions.loggedIn(user);
+    const { size, expected, client } = await bigMessage('big-callback');
     const before = process.memoryUsage.rss();
     let peak = before;
     const hash = createHash('sha256');

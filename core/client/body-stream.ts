@@ -45,7 +45,6 @@ export class BodyStream {
   #request: ReadableStreamBYOBRequest | undefined;
   #view: Uint8Array | undefined;
   #filled = 0;
-  #answerScheduled = false;
   /** Bytes that arrived with no room in a read: ahead[aheadStart, aheadEnd). */
   #ahead: Uint8Array | undefined;
   #aheadStart = 0;
@@ -102,7 +101,6 @@ export class BodyStream {
       at += n;
       // Full: answer now. The stream may call pull() at once with the reader's next view.
       if (this.#filled === view.length) this.#answer();
-      else this.#scheduleAnswer();
     }
     if (at < piece.length) {
       const rest = at === 0 ? piece : piece.subarray(at);
@@ -114,6 +112,11 @@ export class BodyStream {
     }
     // Enough is in hand once the waiting read has bytes (or none waits) and the read-ahead is full.
     if ((this.#request === undefined || this.#filled > 0) && this.#aheadEnd - this.#aheadStart >= this.#readAhead) this.#feeder.pause();
+  }
+
+  /** The chunk being read has been routed: the waiting read gets what it has been filled with so far. */
+  routed(): void {
+    if (this.#request !== undefined && this.#filled > 0) this.#answer();
   }
 
   /** The body ended: what is held goes out, then the end of the stream. */
@@ -188,16 +191,6 @@ export class BodyStream {
     this.#view = undefined;
     this.#filled = 0;
     request.respond(filled);
-  }
-
-  /** Answer once the client has routed the rest of the chunk being read (a microtask runs after that). */
-  #scheduleAnswer(): void {
-    if (this.#answerScheduled) return;
-    this.#answerScheduled = true;
-    queueMicrotask(() => {
-      this.#answerScheduled = false;
-      if (this.#request !== undefined && this.#filled > 0) this.#answer();
-    });
   }
 
   /** Keep bytes that no read has room for, in the read-ahead buffer (which grows to what one chunk brings). */

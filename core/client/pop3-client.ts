@@ -152,6 +152,8 @@ interface Reply {
   readonly status?: (octets: number | undefined) => void;
   /** A piece of the body, valid only during the call (it may lie in the transport's reused memory). */
   readonly data?: (piece: Uint8Array) => void;
+  /** The chunk just read has been routed, and its last piece of a body was this reply's. */
+  readonly routed?: () => void;
 }
 
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
@@ -681,11 +683,14 @@ export class Pop3Client {
    */
   #dispatch(): void {
     const engine = this.#engine;
+    /** The reply the latest piece went to, told once the chunk is routed (bodies come one after the other). */
+    let fed: Reply | undefined;
     try {
       for (let event = engine.nextEvent(); event !== undefined; event = engine.nextEvent()) {
         switch (event.type) {
           case 'data':
-            this.#replies.get(event.handle)?.data?.(event.chunk);
+            fed = this.#replies.get(event.handle);
+            fed?.data?.(event.chunk);
             break;
           case 'status':
             this.#replies.get(event.handle)?.status?.(event.octets);
@@ -720,6 +725,7 @@ export class Pop3Client {
             break;
         }
       }
+      fed?.routed?.();
     } catch (error) {
       // Only a callback of the caller's (onTrace, onProgress) can throw here. The events after it are lost
       // with the exception, so the session cannot go on.
@@ -746,16 +752,17 @@ export class Pop3Client {
     reply.resolve({ verb: 'STLS' });
   }
 
+  // The idle timer keeps running while reading is paused (a stream pauses and resumes it for every chunk, and
+  // a timer stopped and started each time costs more than the rest of the pause): see #onIdleTimeout.
   #pauseReading(): void {
     this.#paused = true;
-    this.#idle.stop();
   }
 
   #resumeReading(): void {
     if (!this.#paused) return;
     this.#paused = false;
     this.#wake();
-    this.#updateIdle(false);
+    this.#updateIdle(true);
   }
 
   #wake(): void {
@@ -766,15 +773,17 @@ export class Pop3Client {
 
   // ─── Time ──────────────────────────────────────────────────────────────────────────────────────────────
 
-  /** Run the idle timer while something is awaited from the server; `progress`: data just arrived. */
+  /** Run the idle timer while something is awaited from the server; `progress`: data just arrived, or reading resumed. */
   #updateIdle(progress: boolean): void {
-    const waiting = !this.#ended && !this.#paused && (this.#replies.size > 0 || this.#upgrading);
+    const waiting = !this.#ended && (this.#replies.size > 0 || this.#upgrading);
     if (!waiting) this.#idle.stop();
     else if (progress) this.#idle.touch();
     else this.#idle.start();
   }
 
   #onIdleTimeout(): void {
+    // Silence while a slow stream consumer holds reading up is not the server's: count again.
+    if (this.#paused) return this.#idle.start();
     // The oldest pending reply is the one the server owes first.
     const head = this.#replies.oldest();
     const what = head === undefined ? 'the TLS handshake' : `the reply to ${head.command}`;

@@ -154,6 +154,22 @@ describe('idle timeout', () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) body += new TextDecoder().decode(r.value);
     expect(body).toBe('first line\r\nsecond\r\n');
   });
+
+  it('counts again from when a slow stream consumer reads: silence after that is noticed', async () => {
+    const { client, server } = await loggedIn({ client: { idleTimeout: 10_000 } });
+    const streamed = client.retrStream(1, { highWaterMark: 4 });
+    await server.expect('RETR 1');
+    void server.send('+OK\r\nfirst line\r\n');
+    const reader = (await streamed).getReader();
+    await advance(605_000); // mid-way between two runs of the timer, which kept going while paused
+    const first = await reader.read(); // reading resumes; the server then says nothing more
+    expect(new TextDecoder().decode(first.value)).toBe('first line\r\n');
+    const rest = reader.read().catch((error: unknown) => error);
+    await advance(9_999);
+    expect(client.state).toBe('transaction');
+    await advance(10_001);
+    expect(await rest).toMatchObject({ code: ErrorCode.Timeout });
+  });
 });
 
 describe('AbortSignal', () => {

@@ -18,6 +18,15 @@
 const READ_SIZE = 64 * 1024;
 const SHARED_BUFFERS = 3;
 
+/**
+ * Reused buffers of closed connections, for the next ones. A connection's buffers outlive it until a full
+ * garbage collection, which external memory triggers only after tens of MiB: without this, a process that
+ * checks a mailbox every minute would grow by 256 KiB a session until then. (Like Node's Buffer pool, a
+ * buffer may hold an earlier session's bytes beyond the chunk read into it.)
+ */
+const spare: Buffer[] = [];
+const MAX_SPARE = 2 * (SHARED_BUFFERS + 1);
+
 export class ReadBuffers {
   /** Whether the socket's next read may go into reused memory: the reader's latest call was readTransient(). */
   transient = false;
@@ -49,7 +58,21 @@ export class ReadBuffers {
 
   /** The reader is done with `chunk`, which lies in reused memory: it may be read into again. */
   release(chunk: Buffer): void {
-    this.#free.push(this.#bufferOf(chunk)!);
+    const buffer = this.#bufferOf(chunk);
+    if (buffer !== undefined) this.#free.push(buffer); // else retired, with the connection
+  }
+
+  /**
+   * The connection is closed and its reader done: its reused buffers go to the next connection, and so does
+   * the fresh memory registered for a read that never came (chunks of it were handed out as copies).
+   */
+  retire(): void {
+    for (const buffer of this.#fresh === undefined ? this.#shared : [...this.#shared, this.#fresh]) {
+      if (spare.length < MAX_SPARE) spare.push(buffer);
+    }
+    this.#shared.length = 0;
+    this.#free.length = 0;
+    this.#fresh = undefined;
   }
 
   #next(): Buffer {
@@ -57,12 +80,12 @@ export class ReadBuffers {
       const free = this.#free.pop();
       if (free !== undefined) return free;
       if (this.#shared.length < SHARED_BUFFERS) {
-        const made = Buffer.allocUnsafeSlow(READ_SIZE);
+        const made = spare.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
         this.#shared.push(made);
         return made;
       }
     }
-    return (this.#fresh ??= Buffer.allocUnsafeSlow(READ_SIZE));
+    return (this.#fresh ??= spare.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE));
   }
 
   #chunk(buffer: Buffer, length: number): Buffer {

@@ -142,6 +142,8 @@ export class TcpTransport implements Transport {
     this.#closed = true;
     this.#queue.close();
     this.#socket.destroy();
+    // Nothing is read into them any more, and reads now return undefined: no chunk of them is handed out again.
+    this.#buffers?.retire();
   }
 
   /** Upgrade to TLS over the same socket, after the server's +OK to STLS. */

@@ -316,6 +316,26 @@ describe('TcpTransport.readTransient', () => {
     expect(memory.size).toBeLessThanOrEqual(6);
   });
 
+  it('hands the reused buffers of a closed connection to the next one', async () => {
+    // Else they would linger until a full garbage collection, which may be tens of MiB of sessions away.
+    const total = 1024 * 1024;
+    const first = await patterned(total);
+    const firstMemory = new Set<ArrayBufferLike>();
+    for (let chunk = await first.readTransient(); chunk !== undefined; chunk = await first.readTransient()) firstMemory.add(chunk.buffer);
+    first.close();
+    const second = await patterned(total);
+    let received = 0;
+    let inFirstMemory = 0;
+    for (let chunk = await second.readTransient(); chunk !== undefined; chunk = await second.readTransient()) {
+      if (firstMemory.has(chunk.buffer)) inFirstMemory++;
+      expectPattern(chunk, received, 'second connection');
+      received += chunk.length;
+    }
+    second.close();
+    expect(received).toBe(total);
+    expect(inFirstMemory).toBeGreaterThan(0);
+  });
+
   it('lends nothing to read(), whatever came before', async () => {
     const total = 2 * 1024 * 1024;
     const transport = await patterned(total);

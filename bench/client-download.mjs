@@ -14,24 +14,35 @@
 //                       reader into one reused 64 KiB view, without retaining it, and retrTo, whose callback
 //                       gets each piece of the body (the lightest way to stream one)
 //   node-pop3           the most used POP3 client on npm, one RETR at a time as its API allows
-// each in its own child process (bench/support/client-process.mjs), so the peak RSS is the client's own; it
-// is shown above that of an empty Node process started the same way. Times cover the download only (the
-// RETRs of every message); connecting, logging in and STAT are done first, untimed. Each process first does
-// warm-up rounds (a fresh session each, as every round), then the timed ones, so that the rates are those of
-// a process whose JavaScript has been compiled: in a fresh process V8 runs code in its interpreter first and
-// optimizes it only once it is hot, which for pop3kit takes a few thousand messages and the optimizing
-// compiler's threads some rounds more (pop3kit's CPU per round of (c), all threads, measured through the
-// proxy: 122, 124, 28, 10, 39, 31 ms, then 5 to 11 from the 7th round on), and for the raw client, a few
-// lines, almost nothing. Hence 10 warm-up rounds: with 3, the timed rounds still paid for compiling. The
-// first round of every run is reported too (column "first round", and a ratio of its own), since a program
-// that downloads one mailbox and exits gets that figure. Each client's byte count must equal the expected
-// total, and pop3kit's bodies are compared with the originals (every 50th message in full; every 512th
-// chunk of the stream and the last, at the offset the count says): a mismatch, an error or a timeout of raw
-// or pop3kit fails the bench (exit 1); node-pop3 may time out (reported as such). Missed targets (issue 3)
-// are reported, not failed: figures depend on the machine's load. Besides MB/s and
-// messages/s the table shows the client's CPU time during the download (user + system, all of its threads,
-// so V8's GC and compiler threads too): on a 2-core machine shared by server, proxy and client, CPU spent in
-// the client is CPU the server and proxy do not get, and it is far less noisy than the rates.
+// each in its own child process (bench/support/client-process.mjs), so the peak RSS and the JIT state are the
+// client's own; the RSS is shown above that of an empty Node process started the same way. Every round is a
+// fresh session: connecting, logging in and STAT come first, untimed, then the RETRs of every message, which
+// are all the time covers. Each process first does warm-up rounds, then the timed ones, so that the rates are
+// those of a process whose JavaScript has been compiled: in a fresh process V8 runs code in its interpreter
+// first and optimizes it only once it is hot, which for pop3kit takes a few thousand messages and the
+// optimizing compiler's threads some rounds more (pop3kit's CPU per round of (c), all threads, measured
+// through the proxy: 122, 124, 28, 10, 39, 31 ms, then 5 to 11 from the 7th round on), and for the raw
+// client, a few lines, almost nothing. Hence 10 warm-up rounds: with 3, the timed rounds still paid for
+// compiling. The first round of every run is reported too (column "first round", and a ratio of its own),
+// since a program that downloads one mailbox and exits gets that figure.
+//
+// The machine (2 cores for server, proxy and client) drifts between a fast and a slow mode (~1.7x) over tens
+// of seconds, so a client measured on its own during a slow spell looks slow. Hence, within a mailbox, the
+// raw and pop3kit runs take their rounds in turn: all their processes are started first and kept alive, and
+// the bench asks each over IPC for its round 1, one process at a time, then each for its round 2, and so on
+// (a run with fewer rounds stops after its last), then each for its result; so round i of every client falls
+// within the same second or so. Next to each pop3kit/raw ratio (of medians, which the verdict uses) is the
+// paired ratio: the median over the timed rounds of round i of the faster raw client against round i of
+// pop3kit, with its range. node-pop3 (one round of 20 to 80 s) runs alone, after them.
+//
+// Each client's byte count must equal the expected total, and pop3kit's bodies are compared with the
+// originals (every 50th message in full; every 512th chunk of the stream and the last, at the offset the
+// count says): a mismatch, an error or a timeout of raw or pop3kit fails the bench (exit 1); node-pop3 may
+// time out (reported as such). Missed targets (issue 3) are reported, not failed: figures depend on the
+// machine's load. Besides MB/s and messages/s the table shows the client's CPU time during the download
+// (user + system, all of its threads, so V8's GC and compiler threads too): on a 2-core machine shared by
+// server, proxy and client, CPU spent in the client is CPU the server and proxy do not get, and it is far
+// less noisy than the rates.
 //
 //   node bench/client-download.mjs [--quick] [--latency=MS] [--clients=raw,pop3kit,...] [--scenarios=a,b,c]
 //                                  [--warmup=N] [--rounds=N] [--timeout=S] [--cpu-prof=DIR]
@@ -40,6 +51,8 @@
 //   --warmup=N       untimed rounds before the timed ones (default 10, 1 with --quick; none for node-pop3)
 //   --rounds=N       timed rounds per client run (default 5 for raw and pop3kit, 3 with the default window, 1
 //                    for node-pop3, which takes ~20 s per round on (a) and (c) and ~50 s on (b))
+//   --timeout=S      how long a client run may take to start, to do any one round or to finish (default 120);
+//                    one that takes longer is killed and reported (TIMEOUT)
 //   --cpu-prof=DIR   write a V8 CPU profile of each client run to DIR; summarize one with
 //                    `node bench/support/cpuprofile-top.mjs FILE` (or open it in Chrome DevTools)
 // POP3KIT_DIST=DIR measures another build of pop3kit instead of dist/ (to try a change side by side), and
@@ -106,32 +119,101 @@ function startHelper(script, helperArgs) {
   });
 }
 
-/** Run one client job in a child process; resolves with its JSON result, or { timeout } / { error }. */
-function runChild(job, profile) {
-  const execArgv = profile ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${job.client}-${job.key}-${job.user}.cpuprofile`] : [];
+/**
+ * Start one client run in its own process (bench/support/client-process.mjs), driven over IPC. Returns
+ * { ask, kill, exited }: `ask(message)` sends a request (none: wait for the first answer, { ready }) and
+ * resolves with the answer, or { timeout } if none comes within --timeout (the process is then killed), or
+ * { error } if the process exits first; `exited` resolves once the process has exited.
+ */
+function startClient(job, profile) {
+  // Taking turns, a process sits idle most of the time, and some 8 s after it started V8's memory reducer
+  // would collect its heap (~15 ms of CPU, seen in the raw clients' processes) while another process is being
+  // timed. A process that downloads without pause for a few seconds, as each did when the runs went one after
+  // the other, does not get there; so the reducer is off (in the empty process too, started the same way).
+  const execArgv = ['--no-memory-reducer'];
+  if (profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${job.client}-${job.key}-${job.user}.cpuprofile`);
   const child = spawn(process.execPath, [...execArgv, path.join(support, 'client-process.mjs'), JSON.stringify(job)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutSeconds * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (timedOut) return resolve({ timeout: true });
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()));
-      } catch {
-        resolve({ error: `exit code ${code}: ${stderr.trim() || stdout.trim()}` });
-      }
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise((resolve) => {
+    child.once('close', (code, signal) => resolve({ error: `exited (${signal ?? `code ${code}`})${output.trim() === '' ? '' : `: ${output.trim()}`}` }));
+  });
+  const kill = () => child.kill('SIGKILL');
+  function ask(message) {
+    let onMessage;
+    let timer;
+    const answer = new Promise((resolve) => child.once('message', (onMessage = resolve)));
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => {
+        kill();
+        resolve({ timeout: true });
+      }, timeoutSeconds * 1000);
     });
-  });
+    // A failed send means the process is gone, which `exited` reports.
+    if (message !== undefined && child.connected) child.send(message, () => {});
+    return Promise.race([answer, exited, timeout]).finally(() => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+    });
+  }
+  return { ask, kill, exited };
+}
+
+/**
+ * The pause before each round, so that what the previous round's processes still do once it is over (the
+ * client's GC and compiler threads, the server and the proxy closing the session) does not land in the next
+ * one. Measured over 8 full runs of (a) and (c) with and without it: with the pause, the paired ratios of a
+ * run scatter less around their median in (a) (by 8% in the median, 13% without) and as little in (c) (5%);
+ * a client process itself does little once it has answered a timed round (0.2 ms of CPU in the next 25 ms),
+ * though up to 27 ms during the warm-up rounds, when V8 is still compiling.
+ */
+const SETTLE_MS = 30;
+
+/**
+ * Do the rounds of `runs` (each { job, total }: total = warm-up + timed rounds), each run in its own process,
+ * interleaved: all processes are started (one after the other, each left to get ready before the next
+ * starts), then for round r = 1, 2, ... each run in turn does its round r, one at a time, until every run has
+ * done its `total`; then each is asked for its result and exits. So clients measured side by side meet the
+ * same spells of a fast or slow machine, round by round. A run that fails or times out is killed and does no
+ * more rounds. Sets on each run: `rounds` (the answers, in order), `result` (the process's final result) or
+ * `failure` ({ timeout } or { error }, and `during`: 'start', 'round N' or 'finish'), and `wall` (seconds spent
+ * waiting on its process).
+ */
+async function runInterleaved(runs) {
+  const step = async (run, message) => {
+    const started = performance.now();
+    const answer = await run.process.ask(message);
+    run.wall += (performance.now() - started) / 1000;
+    if (answer.timeout || answer.error !== undefined) {
+      run.failure = { ...answer, during: message === undefined ? 'start' : message.finish ? 'finish' : `round ${message.round}` };
+      run.process.kill();
+    }
+    return answer;
+  };
+  for (const run of runs) {
+    Object.assign(run, { rounds: [], wall: 0, process: startClient(run.job, cpuProfDir !== undefined && run.job.client !== 'empty') });
+    await step(run);
+  }
+  const most = Math.max(0, ...runs.map((run) => run.total));
+  for (let number = 1; number <= most; number++) {
+    for (const run of runs) {
+      if (run.failure !== undefined || number > run.total) continue;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const answer = await step(run, { round: number });
+      if (answer.round !== undefined) run.rounds.push(answer.round);
+    }
+  }
+  for (const run of runs) {
+    if (run.failure !== undefined) continue;
+    const answer = await step(run, { finish: true });
+    if (answer.result === undefined) continue;
+    run.result = answer.result;
+    // Writing a CPU profile, and exiting, must not overlap the next process's work.
+    await run.process.exited;
+  }
 }
 
 const median = (values) => {
@@ -157,10 +239,18 @@ try {
     port = proxy.port;
   }
   const baselines = [];
-  for (let i = 0; i < 3; i++) baselines.push((await runChild({ client: 'empty' })).maxRss);
+  for (let i = 0; i < 3; i++) {
+    const empty = { job: { client: 'empty' }, total: 0 };
+    await runInterleaved([empty]);
+    if (empty.failure !== undefined) {
+      throw new Error(`the empty Node process (the RSS baseline): ${empty.failure.timeout ? `timeout (> ${timeoutSeconds} s)` : empty.failure.error}`);
+    }
+    baselines.push(empty.result.maxRss);
+  }
   const baseline = median(baselines);
   console.log(
-    `Download every message through a proxy adding ${latency} ms each way (server, proxy and each client in its own process); ` +
+    `Download every message through a proxy adding ${latency} ms each way (server, proxy and each client in its own process; ` +
+      `the raw and pop3kit clients of a mailbox take their rounds in turn); ` +
       `MB = 10^6 octets of message data; rates, times and client CPU (user + system during the download) are medians of the timed rounds, ` +
       `after ${warmupOverride ?? WARMUP} untimed warm-up rounds (none for node-pop3); "first round" is the MB/s of each process's first round; ` +
       `RSS is the client process's peak above an empty Node process (${fmt(baseline / MiB, 1)} MiB). ` +
@@ -175,23 +265,26 @@ try {
   for (const spec of specs) {
     const totals = expectedTotals(spec);
     const expected = { wire: totals.wire, octets: totals.octets, 'node-pop3': totals.stuffedBody - 2 * spec.count };
-    const rows = new Map();
-    for (const run of runsFor(spec)) {
+    const runs = runsFor(spec).map((run) => {
       const warmup = run.client === 'node-pop3' ? 0 : (warmupOverride ?? WARMUP);
-      const timed = roundsOverride ?? ROUNDS[run.key];
-      const job = { ...run, port, user: spec.name, spec, rounds: warmup + timed, deadline: timeoutSeconds + 10 };
-      const started = performance.now();
-      const result = await runChild(job, cpuProfDir !== undefined);
-      const wall = (performance.now() - started) / 1000;
+      return { run, warmup, total: warmup + (roundsOverride ?? ROUNDS[run.key]), job: { ...run, port, user: spec.name, spec } };
+    });
+    // raw and pop3kit side by side, round by round; node-pop3 (one round of 20 to 80 s) alone, after them.
+    await runInterleaved(runs.filter(({ run }) => run.client !== 'node-pop3'));
+    for (const alone of runs.filter(({ run }) => run.client === 'node-pop3')) await runInterleaved([alone]);
+    const rows = new Map();
+    for (const state of runs) {
+      const { run, warmup, failure, wall } = state;
+      const result = { ...state.result, rounds: state.rounds };
       let status = 'ok';
       // The default window is the client's to say.
       const label = run.key === 'pop3kit-default' && result.window !== undefined ? `${run.label} (${result.window})` : run.label;
       let row = { run: { ...run, label }, spec, status };
-      if (result.timeout) {
-        status = `TIMEOUT (> ${timeoutSeconds} s)`;
-      } else if (result.error !== undefined) {
+      if (failure?.timeout) {
+        status = `TIMEOUT (${failure.during} > ${timeoutSeconds} s)`;
+      } else if (failure !== undefined) {
         status = 'ERROR';
-        console.error(`${run.label} on (${spec.name}): ${result.error}`);
+        console.error(`${run.label} on (${spec.name}), ${failure.during}: ${failure.error}`);
       } else {
         const want = expected[result.counted];
         const wrong = result.rounds.filter((r) => r.bytes !== want);
@@ -211,6 +304,7 @@ try {
           mbs: totals.octets / seconds / 1e6,
           msgs: spec.count / seconds,
           range: [Math.min(...times), Math.max(...times)],
+          times,
           rounds: times.length,
           first: totals.octets / result.rounds[0].seconds / 1e6,
           cpu: median(timedRounds.map((r) => r.cpu)),
@@ -262,7 +356,13 @@ try {
       const ratio = (other) => (kit.mbs !== undefined && other?.mbs !== undefined ? kit.mbs / other.mbs : undefined);
       const vsRaw = ratio(raw);
       const vsNode = ratio(rows.get('node-pop3'));
-      if (vsRaw !== undefined) parts.push(`${key}/raw ${fmt(vsRaw, 2)} (against ${raw.run.key}; first rounds ${fmt(kit.first / raw.first, 2)})`);
+      if (vsRaw !== undefined) {
+        // Round i of pop3kit against round i of the raw client: done one after the other, they met the same
+        // spell of the machine, so these ratios do not move with it as much as the one of medians may.
+        const paired = kit.times.slice(0, raw.times.length).map((seconds, i) => raw.times[i] / seconds);
+        const pairs = `paired median ${fmt(median(paired), 2)}, range ${fmt(Math.min(...paired), 2)}-${fmt(Math.max(...paired), 2)}`;
+        parts.push(`${key}/raw ${fmt(vsRaw, 2)} (${pairs}; against ${raw.run.key}; first rounds ${fmt(kit.first / raw.first, 2)})`);
+      }
       if (vsNode !== undefined) parts.push(`${key}/node-pop3 ${fmt(vsNode, 1)}`);
       else if (rows.get('node-pop3')?.status.startsWith('TIMEOUT')) parts.push('node-pop3 timed out');
       if (kit.cpu !== undefined && raw?.cpu !== undefined) parts.push(`CPU ${key}/raw ${fmt(kit.cpu / raw.cpu, 1)}x`);

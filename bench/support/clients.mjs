@@ -1,6 +1,9 @@
-// The three clients of the download bench. Each `run*` opens a fresh session per round (untimed: connect,
-// login, STAT), then times downloading every message of the mailbox, and returns per-round seconds and the
-// octets it counted. What each counts differs, and each is checked against its own expected total:
+// The three clients of the download bench. Each `open*` prepares a client run (untimed: loading the client,
+// making the originals for the spot checks) and returns { round, finish }: `round(number)` opens a fresh
+// session (untimed: connect, login, STAT), times downloading every message of the mailbox, closes the session
+// and resolves with { seconds, cpu, bytes }, the octets it counted; `finish()` returns what the run found over
+// all its rounds: { counted, checked, mismatches, rtt, window } as the client has them. What each counts
+// differs (`counted` names it), and each is checked against its own expected total:
 //   raw       every octet of the RETR responses (status lines, stuffed bodies, terminators): `wire`
 //   pop3kit   the messages as delivered, dot-unstuffed: `octets` (the LIST sizes)
 //   node-pop3 what its RETR returns: the body as sent, still dot-stuffed, without the CRLF before the
@@ -125,121 +128,125 @@ function rawSession(port, user, reuse) {
   };
 }
 
-export async function runRaw({ port, user, rounds, reuse }) {
-  const results = [];
+export async function openRaw({ port, user, reuse }) {
   let rtt;
-  for (let round = 0; round < rounds; round++) {
-    const session = rawSession(port, user, reuse === true);
-    await session.login();
-    const stat = await session.stat();
-    rtt ??= stat.rtt;
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    const bytes = await session.retrAll(stat.count);
-    results.push({ seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes });
-    await session.quit();
-  }
-  return { rounds: results, rtt, counted: 'wire' };
+  return {
+    async round() {
+      const session = rawSession(port, user, reuse === true);
+      await session.login();
+      const stat = await session.stat();
+      rtt ??= stat.rtt;
+      const start = performance.now();
+      const cpuStart = process.cpuUsage();
+      const bytes = await session.retrAll(stat.count);
+      const result = { seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes };
+      await session.quit();
+      return result;
+    },
+    finish: () => ({ rtt, counted: 'wire' }),
+  };
 }
 
 // ─── pop3kit: Pop3Client over the Node transport ────────────────────────────────────────────────────────
 
-export async function runPop3kit({ port, user, rounds, spec, window: windowOption, stream, sink, reuseBodies }) {
+export async function openPop3kit({ port, user, spec, window: windowOption, stream, sink, reuseBodies }) {
   let window = windowOption;
   // POP3KIT_DIST: another build to measure (a folder like dist/), e.g. to try a change to core/ side by side.
   const dist = process.env.POP3KIT_DIST === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(process.env.POP3KIT_DIST)}/`);
   const { connect } = await import(new URL('node.js', dist).href);
-  const results = [];
   let checked = 0;
   const mismatches = [];
   // Originals for the spot checks, made before any timing (a streamed message is checked slice by slice).
   const many = spec.count > 1;
   const originals = many ? new Map(spotChecked(spec.count).map((m) => [m, messageBytes(m, spec.size)])) : undefined;
-  for (let round = 0; round < rounds; round++) {
-    const client = await connect({ host: HOST, port, tls: 'none' });
-    window ??= client.window;
-    await client.login({ username: user, password: PASSWORD });
-    const { count } = await client.stat();
-    let bytes = 0;
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    const check = (chunk, offset) => {
-      checked++;
-      if (!sameBytes(chunk, messageSlice(1, offset, chunk.length)) && mismatches.length < 5) {
-        mismatches.push(`round ${round + 1}, message 1, piece at octet ${offset}`);
-      }
-    };
-    if (sink && many) {
-      // Every body, each piece to a callback and dropped (it is valid during the call only); every piece of
-      // the spot-checked messages is compared with the original, at the offset the count says.
-      let offset = 0;
-      await client.retrieveManyTo(
-        Array.from({ length: count }, (_, i) => i + 1),
-        {
-          onData(piece, { message }) {
+  return {
+    async round(number) {
+      const client = await connect({ host: HOST, port, tls: 'none' });
+      window ??= client.window;
+      await client.login({ username: user, password: PASSWORD });
+      const { count } = await client.stat();
+      let bytes = 0;
+      const start = performance.now();
+      const cpuStart = process.cpuUsage();
+      const check = (chunk, offset) => {
+        checked++;
+        if (!sameBytes(chunk, messageSlice(1, offset, chunk.length)) && mismatches.length < 5) {
+          mismatches.push(`round ${number}, message 1, piece at octet ${offset}`);
+        }
+      };
+      if (sink && many) {
+        // Every body, each piece to a callback and dropped (it is valid during the call only); every piece of
+        // the spot-checked messages is compared with the original, at the offset the count says.
+        let offset = 0;
+        await client.retrieveManyTo(
+          Array.from({ length: count }, (_, i) => i + 1),
+          {
+            onData(piece, { message }) {
+              const original = originals.get(message);
+              if (original !== undefined) {
+                checked++;
+                if (!sameBytes(piece, original.subarray(offset, offset + piece.length)) && mismatches.length < 5) {
+                  mismatches.push(`round ${number}, message ${message}, piece at octet ${offset}`);
+                }
+              }
+              offset += piece.length;
+              bytes += piece.length;
+            },
+            onEnd() {
+              offset = 0;
+            },
+          },
+          windowOption === undefined ? {} : { window: windowOption },
+        );
+      } else if (sink) {
+        // One message, each piece to a callback and dropped (it is valid during the call only). Every 512th
+        // piece (a few KiB: pieces end at stuffed lines and chunk ends) is compared with the original, at the
+        // offset the count says.
+        let index = 0;
+        await client.retrTo(1, (piece) => {
+          if (index++ % 512 === 0) check(piece, bytes);
+          bytes += piece.length;
+        });
+      } else if (stream) {
+        // One message, streamed with a BYOB reader into one 64 KiB view that every read reuses (the memory
+        // comes back with each result, transferred), and dropped chunk by chunk. The first 4 KiB of every 64th
+        // chunk are compared with the same octets of the original, at the offset the count says; checking
+        // every chunk in full would cost more than the download, and making the originals' slices is garbage
+        // that would count in pop3kit's RSS. The last chunk is checked in full: it is still in the view when
+        // the read that says `done` returns it (empty).
+        const reader = (await client.retrStream(1)).getReader({ mode: 'byob' });
+        let view = new Uint8Array(STREAM_VIEW);
+        let lastLength = 0;
+        for (let index = 0; ; index++) {
+          const { done, value } = await reader.read(view);
+          view = new Uint8Array(value.buffer);
+          if (done) break;
+          if (index % 64 === 0) check(value.subarray(0, 4096), bytes);
+          lastLength = value.length;
+          bytes += value.length;
+        }
+        if (lastLength > 0) check(view.subarray(0, lastLength), bytes - lastLength);
+      } else {
+        const numbers = Array.from({ length: count }, (_, i) => i + 1);
+        await client.retrieveMany(
+          numbers,
+          ({ message, body }) => {
+            bytes += body.length;
             const original = originals.get(message);
             if (original !== undefined) {
               checked++;
-              if (!sameBytes(piece, original.subarray(offset, offset + piece.length)) && mismatches.length < 5) {
-                mismatches.push(`round ${round + 1}, message ${message}, piece at octet ${offset}`);
-              }
+              if (!sameBytes(body, original) && mismatches.length < 5) mismatches.push(`round ${number}, message ${message}`);
             }
-            offset += piece.length;
-            bytes += piece.length;
           },
-          onEnd() {
-            offset = 0;
-          },
-        },
-        windowOption === undefined ? {} : { window: windowOption },
-      );
-    } else if (sink) {
-      // One message, each piece to a callback and dropped (it is valid during the call only). Every 512th
-      // piece (a few KiB: pieces end at stuffed lines and chunk ends) is compared with the original, at the
-      // offset the count says.
-      let index = 0;
-      await client.retrTo(1, (piece) => {
-        if (index++ % 512 === 0) check(piece, bytes);
-        bytes += piece.length;
-      });
-    } else if (stream) {
-      // One message, streamed with a BYOB reader into one 64 KiB view that every read reuses (the memory
-      // comes back with each result, transferred), and dropped chunk by chunk. The first 4 KiB of every 64th
-      // chunk are compared with the same octets of the original, at the offset the count says; checking every
-      // chunk in full would cost more than the download, and making the originals' slices is garbage that
-      // would count in pop3kit's RSS. The last chunk is checked in full: it is still in the view when the
-      // read that says `done` returns it (empty).
-      const reader = (await client.retrStream(1)).getReader({ mode: 'byob' });
-      let view = new Uint8Array(STREAM_VIEW);
-      let lastLength = 0;
-      for (let index = 0; ; index++) {
-        const { done, value } = await reader.read(view);
-        view = new Uint8Array(value.buffer);
-        if (done) break;
-        if (index % 64 === 0) check(value.subarray(0, 4096), bytes);
-        lastLength = value.length;
-        bytes += value.length;
+          { ...(windowOption === undefined ? {} : { window: windowOption }), reuseBodies: reuseBodies === true },
+        );
       }
-      if (lastLength > 0) check(view.subarray(0, lastLength), bytes - lastLength);
-    } else {
-      const numbers = Array.from({ length: count }, (_, i) => i + 1);
-      await client.retrieveMany(
-        numbers,
-        ({ message, body }) => {
-          bytes += body.length;
-          const original = originals.get(message);
-          if (original !== undefined) {
-            checked++;
-            if (!sameBytes(body, original) && mismatches.length < 5) mismatches.push(`round ${round + 1}, message ${message}`);
-          }
-        },
-        { ...(windowOption === undefined ? {} : { window: windowOption }), reuseBodies: reuseBodies === true },
-      );
-    }
-    results.push({ seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes });
-    await client.quit();
-  }
-  return { rounds: results, counted: 'octets', checked, mismatches, window };
+      const result = { seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes };
+      await client.quit();
+      return result;
+    },
+    finish: () => ({ counted: 'octets', checked, mismatches, window }),
+  };
 }
 
 /** The view a streamed download reads into, reused for every read. */
@@ -251,9 +258,8 @@ function sameBytes(a, b) {
 
 // ─── node-pop3 ──────────────────────────────────────────────────────────────────────────────────────────
 
-export async function runNodePop3({ port, user, rounds, spec }) {
+export async function openNodePop3({ port, user, spec }) {
   const { default: Pop3Command } = await import('node-pop3');
-  const results = [];
   let checked = 0;
   const mismatches = [];
   // node-pop3 returns the body as sent (still dot-stuffed) without the CRLF before the terminator, as a string.
@@ -264,23 +270,26 @@ export async function runNodePop3({ port, user, rounds, spec }) {
   const expected = new Map(
     spotChecked(spec.count).map((m) => [m, { head: stuffedLines(m, 0, edge).slice(0, -2), tail: stuffedLines(m, lines - edge, lines).slice(0, -2) }]),
   );
-  for (let round = 0; round < rounds; round++) {
-    const pop3 = new Pop3Command({ host: HOST, port, user, password: PASSWORD });
-    const [count] = (await pop3.STAT()).split(' ').map(Number); // info after '+OK ': 'count size'
-    let bytes = 0;
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    for (let m = 1; m <= count; m++) {
-      const body = await pop3.RETR(m);
-      bytes += body.length; // ASCII: one octet per character
-      const edges = expected.get(m);
-      if (edges !== undefined) {
-        checked++;
-        if ((!body.startsWith(edges.head) || !body.endsWith(edges.tail)) && mismatches.length < 5) mismatches.push(`round ${round + 1}, message ${m}`);
+  return {
+    async round(number) {
+      const pop3 = new Pop3Command({ host: HOST, port, user, password: PASSWORD });
+      const [count] = (await pop3.STAT()).split(' ').map(Number); // info after '+OK ': 'count size'
+      let bytes = 0;
+      const start = performance.now();
+      const cpuStart = process.cpuUsage();
+      for (let m = 1; m <= count; m++) {
+        const body = await pop3.RETR(m);
+        bytes += body.length; // ASCII: one octet per character
+        const edges = expected.get(m);
+        if (edges !== undefined) {
+          checked++;
+          if ((!body.startsWith(edges.head) || !body.endsWith(edges.tail)) && mismatches.length < 5) mismatches.push(`round ${number}, message ${m}`);
+        }
       }
-    }
-    results.push({ seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes });
-    await pop3.QUIT();
-  }
-  return { rounds: results, counted: 'node-pop3', checked, mismatches };
+      const result = { seconds: (performance.now() - start) / 1000, cpu: cpuSeconds(cpuStart), bytes };
+      await pop3.QUIT();
+      return result;
+    },
+    finish: () => ({ counted: 'node-pop3', checked, mismatches }),
+  };
 }

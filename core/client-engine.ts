@@ -244,23 +244,22 @@ export class Pop3ClientEngine {
   // ─── Commands ──────────────────────────────────────────────────────────────────────────────────────────
 
   user(name: string): CommandHandle<'USER'> {
-    return this.#enqueue(() => this.#builder.user(name));
+    return this.#enqueue(this.#usable().user(name));
   }
 
   pass(password: Argument): CommandHandle<'PASS'> {
-    return this.#enqueue(() => this.#builder.pass(password));
+    return this.#enqueue(this.#usable().pass(password));
   }
 
   /** APOP (RFC 1939 section 7): needs the timestamp of a greeting that has already arrived. */
   apop(name: string, password: Argument): CommandHandle<'APOP'> {
-    return this.#enqueue(() => {
-      const timestamp = this.#greeting?.timestamp;
-      if (timestamp === undefined) {
-        const why = this.#greeting === undefined ? 'before the greeting' : 'the greeting has no timestamp';
-        throw new LocalProtocolError(ErrorCode.NotSupported, `APOP is impossible: ${why}`);
-      }
-      return this.#builder.apop(name, apopDigest(timestamp, revealText(password)));
-    });
+    const builder = this.#usable();
+    const timestamp = this.#greeting?.timestamp;
+    if (timestamp === undefined) {
+      const why = this.#greeting === undefined ? 'before the greeting' : 'the greeting has no timestamp';
+      throw new LocalProtocolError(ErrorCode.NotSupported, `APOP is impossible: ${why}`);
+    }
+    return this.#enqueue(builder.apop(name, apopDigest(timestamp, revealText(password))));
   }
 
   /**
@@ -269,61 +268,61 @@ export class Pop3ClientEngine {
    * empty challenge instead (the two-step form some servers, such as Office 365 for XOAUTH2, expect).
    */
   auth(mechanism: SaslMechanism, options: { initialResponse?: boolean } = {}): CommandHandle<'AUTH'> {
-    return this.#enqueue(() => this.#builder.auth(mechanism, options.initialResponse !== false));
+    return this.#enqueue(this.#usable().auth(mechanism, options.initialResponse !== false));
   }
 
   stat(): CommandHandle<'STAT'> {
-    return this.#enqueue(() => this.#builder.stat());
+    return this.#enqueue(this.#usable().stat());
   }
 
   /** LIST for every message (a listing), or for one (a single line). */
   list(message?: number): CommandHandle<'LIST'> {
-    return this.#enqueue(() => this.#builder.list(message));
+    return this.#enqueue(this.#usable().list(message));
   }
 
   /** UIDL for every message (a listing), or for one (a single line). */
   uidl(message?: number): CommandHandle<'UIDL'> {
-    return this.#enqueue(() => this.#builder.uidl(message));
+    return this.#enqueue(this.#usable().uidl(message));
   }
 
   retr(message: number): CommandHandle<'RETR'> {
-    return this.#enqueue(() => this.#builder.retr(message));
+    return this.#enqueue(this.#usable().retr(message));
   }
 
   top(message: number, lines: number): CommandHandle<'TOP'> {
-    return this.#enqueue(() => this.#builder.top(message, lines));
+    return this.#enqueue(this.#usable().top(message, lines));
   }
 
   dele(message: number): CommandHandle<'DELE'> {
-    return this.#enqueue(() => this.#builder.dele(message));
+    return this.#enqueue(this.#usable().dele(message));
   }
 
   noop(): CommandHandle<'NOOP'> {
-    return this.#enqueue(() => this.#builder.noop());
+    return this.#enqueue(this.#usable().noop());
   }
 
   rset(): CommandHandle<'RSET'> {
-    return this.#enqueue(() => this.#builder.rset());
+    return this.#enqueue(this.#usable().rset());
   }
 
   quit(): CommandHandle<'QUIT'> {
-    return this.#enqueue(() => this.#builder.quit());
+    return this.#enqueue(this.#usable().quit());
   }
 
   capa(): CommandHandle<'CAPA'> {
-    return this.#enqueue(() => this.#builder.capa());
+    return this.#enqueue(this.#usable().capa());
   }
 
   stls(): CommandHandle<'STLS'> {
-    return this.#enqueue(() => this.#builder.stls());
+    return this.#enqueue(this.#usable().stls());
   }
 
   utf8(): CommandHandle<'UTF8'> {
-    return this.#enqueue(() => this.#builder.utf8());
+    return this.#enqueue(this.#usable().utf8());
   }
 
   lang(tag?: string): CommandHandle<'LANG'> {
-    return this.#enqueue(() => this.#builder.lang(tag));
+    return this.#enqueue(this.#usable().lang(tag));
   }
 
   /**
@@ -331,7 +330,7 @@ export class Pop3ClientEngine {
    * For extensions and experiments; `multiline` says whether +OK starts a dot-terminated body.
    */
   raw(line: Argument, options: { multiline?: boolean } = {}): CommandHandle<'RAW'> {
-    return this.#enqueue(() => this.#builder.raw(line, options.multiline === true));
+    return this.#enqueue(this.#usable().raw(line, options.multiline === true));
   }
 
   // ─── Outputs ───────────────────────────────────────────────────────────────────────────────────────────
@@ -404,11 +403,15 @@ export class Pop3ClientEngine {
 
   // ─── Queueing and sending ──────────────────────────────────────────────────────────────────────────────
 
-  /** Queue the command `build` makes, once the session is known to be usable (so a dead one says why first). */
-  #enqueue<V extends Verb>(build: () => Command): CommandHandle<V> {
+  /** The command builder, once the session is known to be usable: a dead session says why before any argument is checked. */
+  #usable(): CommandBuilder {
     if (this.#error !== undefined) throw this.#error;
     if (this.#state === 'closed') throw new LocalProtocolError(ErrorCode.SessionClosed, 'the session is closed');
-    const command = build();
+    return this.#builder;
+  }
+
+  /** Queue `command` (made by the builder #usable() gave). */
+  #enqueue<V extends Verb>(command: Command): CommandHandle<V> {
     const why = refusal(command.verb, this.#projection);
     if (why !== undefined) throw new LocalProtocolError(ErrorCode.WrongState, why);
     this.#projection = afterSuccess(command.verb, this.#projection);

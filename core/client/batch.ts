@@ -108,17 +108,7 @@ export function retrieveMany(
     client,
     messages,
     options,
-    (ref, settle, addOctets) => {
-      let counted = 0;
-      const progress =
-        addOctets === undefined
-          ? undefined
-          : (received: number) => {
-              addOctets(received - counted);
-              counted = received;
-            };
-      client.queueRetr(ref.message, settle, progress, bodies);
-    },
+    (ref, settle, addOctets) => client.queueRetr(ref.message, settle, addOctets === undefined ? undefined : progressOf(addOctets), bodies),
     (body, ref) => {
       const handle = () => onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
       // With reuseBodies the body's memory goes back once the handler is done with it, however it ended.
@@ -126,6 +116,15 @@ export function retrieveMany(
     },
     (body) => body.length,
   );
+}
+
+/** A body's progress (octets received so far) as the octets each step adds. */
+function progressOf(addOctets: (octets: number) => void): (receivedOctets: number) => void {
+  let counted = 0;
+  return (received) => {
+    addOctets(received - counted);
+    counted = received;
+  };
 }
 
 /** Where retrieveManyTo() hands each message, as it arrives. Both calls are synchronous and in order. */

@@ -544,7 +544,7 @@ export class Pop3Client {
    */
   queueRetr(message: number, settle: Settle<Uint8Array>, onProgress?: (receivedOctets: number) => void, bodies = this.#bodies): void {
     try {
-      this.#send((engine) => engine.retr(message), new BodyReply(bodies, settle, onProgress));
+      this.#register(this.#open().retr(message), new BodyReply(bodies, settle, onProgress));
     } catch (error) {
       settle(toPop3Error(error));
     }
@@ -556,7 +556,7 @@ export class Pop3Client {
    */
   queueRetrTo(message: number, onData: (piece: Uint8Array) => void, settle: Settle<number>): void {
     try {
-      this.#send((engine) => engine.retr(message), new SinkReply(message, onData, (octets) => settle(undefined, octets), settle));
+      this.#register(this.#open().retr(message), new SinkReply(message, onData, settle));
     } catch (error) {
       settle(toPop3Error(error));
     }
@@ -580,9 +580,21 @@ export class Pop3Client {
 
   /** Queue a command with the engine (which validates it, or throws) and register its reply. */
   #send(enqueue: (engine: Pop3ClientEngine) => CommandHandle, reply: Reply): void {
+    this.#register(enqueue(this.#open()), reply);
+  }
+
+  /** The engine to queue a command with, once the session can take one. */
+  #open(): Pop3ClientEngine {
     if (this.#error !== undefined) throw this.#error;
     if (!this.#started) throw new LocalProtocolError(ErrorCode.WrongState, 'call connect() first');
-    const handle = enqueue(this.#engine);
+    return this.#engine;
+  }
+
+  /**
+   * Register the reply to the command just queued, and see that it is written. The RETRs of a batch come
+   * here straight, without #send's closure: one allocation less for each of thousands of commands.
+   */
+  #register(handle: CommandHandle, reply: Reply): void {
     this.#replies.add(handle, reply);
     this.#updateIdle(false);
     // A batch queues its commands in one go: writing them only at the end would leave the server idle while
@@ -865,16 +877,14 @@ class BodyReply implements Reply {
 class SinkReply implements Reply {
   readonly #message: number;
   readonly #onData: (piece: Uint8Array) => void;
-  readonly #done: (octets: number) => void;
-  readonly reject: (error: Pop3Error) => void;
+  readonly #settle: Settle<number>;
   #octets = 0;
   #failure: AbortError | undefined;
 
-  constructor(message: number, onData: (piece: Uint8Array) => void, done: (octets: number) => void, reject: (error: Pop3Error) => void) {
+  constructor(message: number, onData: (piece: Uint8Array) => void, settle: Settle<number>) {
     this.#message = message;
     this.#onData = onData;
-    this.#done = done;
-    this.reject = reject;
+    this.#settle = settle;
   }
 
   data(piece: Uint8Array): void {
@@ -888,8 +898,12 @@ class SinkReply implements Reply {
   }
 
   resolve(): void {
-    if (this.#failure === undefined) this.#done(this.#octets);
-    else this.reject(this.#failure);
+    if (this.#failure === undefined) this.#settle(undefined, this.#octets);
+    else this.#settle(this.#failure);
+  }
+
+  reject(error: Pop3Error): void {
+    this.#settle(error);
   }
 }
 

@@ -268,6 +268,10 @@ describe('QUIT', () => {
       () => engine.quit(),
       () => engine.capa(),
       () => engine.raw('NOOP'),
+      // A bad argument too: that the session is closed is said first.
+      () => engine.retr(0),
+      () => engine.user('al\r\nice'),
+      () => engine.apop('alice', 'secret'),
     ];
     for (const call of calls) {
       const error = thrown(call);

@@ -83,8 +83,16 @@ function dotLineSearch(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from
   const isBuffer = (chunk.constructor as { isBuffer?: (value: unknown) => boolean }).isBuffer?.(chunk) === true;
   if (isBuffer) return searchBuffer;
   if (chunk.length - pos <= SHORT_SCAN) return scanForDotLine;
-  // The latin1 view covers a window that starts small and doubles while nothing is found: a chunk holding
-  // many small bodies (one decode() call each) is then converted about once, not once per body.
+  return latin1Search(chunk, pos);
+}
+
+/**
+ * The search through a latin1 view of `chunk`, which covers a window that starts small and doubles while
+ * nothing is found: a chunk holding many small bodies (one decode() call each) is then converted about once,
+ * not once per body. (A function of its own: the variables its closure keeps would otherwise be allocated
+ * on every call of dotLineSearch, for Buffers too.)
+ */
+function latin1Search(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from: number) => number {
   let base = pos;
   let text = '';
   let window = SHORT_SCAN / 2;

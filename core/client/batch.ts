@@ -110,9 +110,10 @@ export function retrieveMany(
     options,
     (ref, settle, addOctets) => client.queueRetr(ref.message, settle, addOctets === undefined ? undefined : progressOf(addOctets), bodies),
     (body, ref) => {
-      const handle = () => onMessage({ message: ref.message, size: ref.size, uid: ref.uid, body });
+      const message = { message: ref.message, size: ref.size, uid: ref.uid, body };
+      if (bodies === undefined) return onMessage(message);
       // With reuseBodies the body's memory goes back once the handler is done with it, however it ended.
-      return bodies === undefined ? handle() : andThen(handle, () => bodies.release(body));
+      return andThen(() => onMessage(message), () => bodies.release(body));
     },
     (body) => body.length,
   );

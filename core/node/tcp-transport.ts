@@ -100,10 +100,14 @@ export class TcpTransport implements Transport {
       this.#lent = undefined;
     }
     if (this.#buffers !== undefined) this.#buffers.transient = transient;
-    const chunk = this.#queue.read((arrived) => this.#handOut(arrived, transient));
+    const chunk = this.#queue.read(transient ? this.#lend : this.#give);
     this.#updateFlow();
     return chunk;
   }
+
+  // What #read hands a chunk out with: made once, not a closure per read.
+  readonly #lend = (chunk: Buffer): Buffer => this.#handOut(chunk, true);
+  readonly #give = (chunk: Buffer): Buffer => this.#handOut(chunk, false);
 
   /** `chunk` as the reader may have it: lent when it lies in reused memory and the read is transient, else owned. */
   #handOut(chunk: Buffer, transient: boolean): Buffer {
@@ -120,7 +124,8 @@ export class TcpTransport implements Transport {
   /** Pause the socket while the queue is full or holds a chunk in reused memory; resume it otherwise. */
   #updateFlow(): void {
     const buffers = this.#buffers;
-    const pause = this.#queue.bytes >= this.#highWaterMark || (buffers !== undefined && this.#queue.chunks.some((chunk) => buffers.isShared(chunk)));
+    const queued = this.#queue.chunks;
+    const pause = this.#queue.bytes >= this.#highWaterMark || (buffers !== undefined && queued.length > 0 && queued.some((chunk) => buffers.isShared(chunk)));
     if (pause === this.#paused || this.#closed) return;
     this.#paused = pause;
     if (pause) this.#socket.pause();

@@ -27,6 +27,10 @@ const SHARED_BUFFERS = 3;
 const spare: Buffer[] = [];
 const MAX_SPARE = 2 * (SHARED_BUFFERS + 1);
 
+function keepSpare(buffer: Buffer): void {
+  if (spare.length < MAX_SPARE) spare.push(buffer);
+}
+
 export class ReadBuffers {
   /** Whether the socket's next read may go into reused memory: the reader's latest call was readTransient(). */
   transient = false;
@@ -67,9 +71,8 @@ export class ReadBuffers {
    * the fresh memory registered for a read that never came (chunks of it were handed out as copies).
    */
   retire(): void {
-    for (const buffer of this.#fresh === undefined ? this.#shared : [...this.#shared, this.#fresh]) {
-      if (spare.length < MAX_SPARE) spare.push(buffer);
-    }
+    for (const buffer of this.#shared) keepSpare(buffer);
+    if (this.#fresh !== undefined) keepSpare(this.#fresh);
     this.#shared.length = 0;
     this.#free.length = 0;
     this.#fresh = undefined;

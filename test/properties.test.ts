@@ -11,8 +11,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { type ClientEngineOptions, Pop3ClientEngine, type Pop3Event } from '../core/client-engine.js';
 import { ErrorCode, Pop3Error } from '../core/errors.js';
 import { cramMd5, plain } from '../core/sasl/index.js';
@@ -27,6 +25,7 @@ import {
   sliceAt,
   type Transcript,
 } from './support/transcript.js';
+import { exposeGc } from './support/gc.js';
 
 const FIXTURES = findTranscripts(new URL('./fixtures/real-servers/', import.meta.url));
 const transcript = (path: string): Transcript => FIXTURES.find((file) => file.path === path)!.transcript;
@@ -484,18 +483,5 @@ function sizesIndex(sizes: readonly number[], fed: number): number {
   for (let i = 0; ; i++) {
     total += sizes[i % sizes.length]!;
     if (total >= fed) return i % sizes.length;
-  }
-}
-
-/** A real gc() when V8 allows it (node --expose-gc, or turned on here), else undefined. */
-function exposeGc(): (() => void) | undefined {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (typeof existing === 'function') return existing;
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    return typeof gc === 'function' ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -7,6 +7,7 @@ import { type ClientEngineOptions, type CommandHandle, Pop3ClientEngine, type Po
 import { ErrorCode } from '../../core/errors.js';
 import { plain } from '../../core/sasl/index.js';
 import { drain, greeted, serve, written } from '../support/engine.js';
+import { heapAfterGc } from '../support/gc.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -284,6 +285,29 @@ describe('replies are matched to handles in order', () => {
     handles.forEach((handle, i) => expect(bodies.get(handle.id)).toBe(message(i + 1)));
     expect(done.every((event, i) => event.result.verb === 'RETR' && event.result.message === i + 1)).toBe(true);
     expect(engine.pending).toBe(0);
+  });
+
+  it('a pipeline that never drains keeps its heap flat: 200,000 RETRs with 1,000 always in flight', () => {
+    const engine = inTransaction(CAPA_PIPELINING);
+    const reply = encoder.encode('+OK 4 octets\r\nhi\r\n.\r\n'.repeat(250));
+    let queued = 0;
+    let answered = 0;
+    for (; queued < 1000; queued++) engine.retr(queued + 1);
+    let heapAt50k = 0;
+    while (answered < 200_000) {
+      written(engine);
+      engine.receive(reply);
+      for (let event = engine.nextEvent(); event !== undefined; event = engine.nextEvent()) {
+        if (event.type !== 'done') continue;
+        // In order through every trim of the queues.
+        if (event.result.verb !== 'RETR' || event.result.message !== ++answered) throw new Error(`answer ${answered} was ${JSON.stringify(event.result)}`);
+      }
+      for (let i = 0; i < 250; i++) engine.retr(++queued);
+      if (answered === 50_000) heapAt50k = heapAfterGc();
+    }
+    expect(engine.pending).toBe(1000);
+    // Keeping each answered command (~240 bytes) would add ~35 MiB over the last 150,000.
+    expect(heapAfterGc() - heapAt50k).toBeLessThan(4 * 1024 * 1024);
   });
 
   it('a -ERR to a pipelined PASS cancels what was queued behind it, not what was in flight before it', () => {

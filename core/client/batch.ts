@@ -13,6 +13,7 @@
  */
 import type { ListEntry, UidlEntry } from '../client-engine.js';
 import { ErrorCode, LocalProtocolError, type Pop3Error, ServerError } from '../errors.js';
+import { Fifo } from '../fifo.js';
 import { BodyCollector } from './body-collector.js';
 import { AbortError } from './errors.js';
 import type { CallOptions, Pop3Client, Settle } from './pop3-client.js';
@@ -291,8 +292,8 @@ function windowed<T, R>(
   const count = checkWindow(window.count);
   const bytes = window.bytes === Infinity ? Infinity : checkWindow(window.bytes, 'windowBytes');
   return new Promise((resolve, reject) => {
-    // slots[i] is items[i]'s result once settled; it is cleared once finished, so results are not kept alive.
-    const slots: (Slot<R> | undefined)[] = [];
+    // The items started and not yet finished, oldest first; each slot gets its item's result once settled.
+    const started = new Fifo<Slot<R>>();
     let next = 0; // the next item to finish
     let inFlightBytes = 0;
     let finishing = false; // drain() is running, or waiting for a finish() promise
@@ -303,14 +304,14 @@ function windowed<T, R>(
       reject(error);
     };
     const fill = () => {
-      while (slots.length < items.length && slots.length - next < count) {
-        const index = slots.length;
+      while (next + started.length < items.length && started.length < count) {
+        const index = next + started.length;
         const item = items[index]!;
         const size = weight(item);
         if (index > next && inFlightBytes + size > bytes) break;
         inFlightBytes += size;
         const slot: Slot<R> = { settled: false, error: undefined, value: undefined, weight: size };
-        slots.push(slot);
+        started.push(slot);
         start(item, (error, value) => {
           slot.settled = true;
           slot.error = error;
@@ -333,12 +334,12 @@ function windowed<T, R>(
       if (finishing || over) return;
       finishing = true;
       try {
-        for (let slot = slots[next]; slot?.settled === true; slot = slots[next]) {
+        for (let slot = started.first(); slot?.settled === true; slot = started.first()) {
           if (slot.error !== undefined) return fail(slot.error);
+          started.shift();
           const index = next++;
-          slots[index] = undefined;
           inFlightBytes -= slot.weight;
-          if (slots.length - next <= (count * 3) / 4 && inFlightBytes <= (bytes * 3) / 4) fill();
+          if (started.length <= (count * 3) / 4 && inFlightBytes <= (bytes * 3) / 4) fill();
           const finished = finish(slot.value as R, items[index]!);
           if (isPromiseLike(finished)) {
             finished.then(() => {

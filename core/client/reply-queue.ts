@@ -3,9 +3,13 @@
  * answers commands in that order, so the reply asked for is nearly always the oldest: a batch's thousands
  * of replies then cost a comparison each, where a Map costs a hash insert, three lookups and a delete
  * (about 100 ns per message). A command that ends out of order (one the engine refused to send) is found by
- * a search.
+ * a search. The entries taken are cut off the arrays once they are half of them, so a queue that never drains
+ * (a batch refilling its window) holds about what it awaits, not every reply it ever awaited.
  */
 import type { CommandHandle } from '../client-engine.js';
+
+/** Taken entries are cut off no sooner than this many: each cut copies the entries still held. */
+const COMPACT_AFTER = 1024;
 
 export class ReplyQueue<R> {
   #handles: (CommandHandle | undefined)[] = [];
@@ -41,6 +45,11 @@ export class ReplyQueue<R> {
     this.#size--;
     while (this.#head < this.#handles.length && this.#handles[this.#head] === undefined) this.#head++;
     if (this.#head === this.#handles.length) this.#reset();
+    else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#handles.length) {
+      this.#handles = this.#handles.slice(this.#head);
+      this.#replies = this.#replies.slice(this.#head);
+      this.#head = 0;
+    }
     return reply;
   }
 

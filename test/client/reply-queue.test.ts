@@ -51,4 +51,37 @@ describe('ReplyQueue', () => {
       }),
     );
   });
+
+  it('stays right in a queue that never drains, through every trim of the entries taken', () => {
+    // Thousands held and taken oldest first, as a batch refilling its window does, with now and then one
+    // taken out of order: the entries taken are cut off the arrays again and again.
+    const run = fc.record({ add: fc.nat({ max: 3000 }), take: fc.nat({ max: 3000 }), outOfOrder: fc.nat({ max: 5 }) });
+    fc.assert(
+      fc.property(fc.array(run, { minLength: 1, maxLength: 10 }), (runs) => {
+        const queue = new ReplyQueue<number>();
+        const model = new Map<CommandHandle, number>();
+        let id = 0;
+        for (const { add, take, outOfOrder } of runs) {
+          for (let i = 0; i < add; i++) {
+            const h = handle(id++);
+            queue.add(h, h.id);
+            model.set(h, h.id);
+          }
+          for (let i = 0; i < take && model.size > 0; i++) {
+            const keys = model.keys();
+            let h = keys.next().value!;
+            // Every 500th, the entry `outOfOrder` places behind the oldest instead, when there is one.
+            if (i % 500 === 499) for (let k = 0; k < outOfOrder; k++) h = keys.next().value ?? h;
+            if (queue.take(h) !== model.get(h)) throw new Error(`take ${h.id} gave the wrong reply`);
+            model.delete(h);
+          }
+          expect(queue.size).toBe(model.size);
+          expect(queue.oldest()).toBe(model.keys().next().value);
+          for (const [h, reply] of model) if (queue.get(h) !== reply) throw new Error(`get ${h.id} gave the wrong reply`);
+        }
+        expect(queue.takeAll()).toEqual([...model.values()]);
+      }),
+      { numRuns: 40 },
+    );
+  });
 });

@@ -45,7 +45,7 @@ import {
 } from './errors.js';
 import { Fifo } from './fifo.js';
 import { OutgoingText } from './outgoing-text.js';
-import { DotUnstuffer, LineAssembler } from './framer.js';
+import { DotUnstuffer, LineAssembler, dotLineFinder, plainView } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { announcedOctets, octetsStatusLine, parseStatusLine } from './response.js';
 import type { SaslMechanism } from './sasl/mechanism.js';
@@ -113,7 +113,10 @@ export type Pop3Event =
       /** The size the server announced (`+OK 1234 octets`), if it did. */
       readonly octets: number | undefined;
     }
-  /** A piece of a body, dot-unstuffed: a view into a chunk given to receive(); copy it to keep it. */
+  /**
+   * A piece of a body, dot-unstuffed: a plain Uint8Array view of the memory of a chunk given to receive()
+   * (whatever the chunk's class, a Node Buffer included); copy it to keep it.
+   */
   | { readonly type: 'data'; readonly handle: CommandHandle; readonly chunk: Uint8Array }
   /** A SASL challenge from the server, decoded; the engine has already answered it. */
   | { readonly type: 'challenge'; readonly handle: CommandHandle; readonly challenge: Secret<Uint8Array> }
@@ -488,7 +491,9 @@ export class Pop3ClientEngine {
 
   // ─── Reading ───────────────────────────────────────────────────────────────────────────────────────────
 
-  #consume(chunk: Uint8Array): void {
+  #consume(received: Uint8Array): void {
+    const chunk = plainView(received);
+    let findDotLine: ((from: number) => number) | undefined;
     let pos = 0;
     while (pos < chunk.length) {
       if (this.#state === 'closed' || this.#state === 'failed') return;
@@ -499,7 +504,8 @@ export class Pop3ClientEngine {
         );
       }
       if (this.#phase === 'body') {
-        const end = this.#unstuffer.decode(chunk, pos, this.#onBodyPiece);
+        findDotLine ??= dotLineFinder(received, pos);
+        const end = this.#unstuffer.decode(chunk, pos, this.#onBodyPiece, findDotLine);
         if (end === -1) return;
         pos = end;
         this.#finishBody();

@@ -75,28 +75,36 @@ interface SequenceSearchable {
 
 /**
  * The fastest way this runtime offers to find the next LF followed by `.` in `chunk` at or after `from`
- * (-1 when there is none). This search is the whole cost of reading a body, so it matters: a Node Buffer
+ * (-1 when there is none). This search is most of the cost of reading a body, so it matters: a Node Buffer
  * searches the two-byte sequence natively (memmem); elsewhere a latin1 view of the chunk (one char per byte,
- * so indexes match) lets the engine's string search do it; tiny chunks are scanned for LF directly.
+ * so indexes match) lets the engine's string search do it; tiny chunks are scanned for LF directly. Made
+ * once per chunk, however many bodies the chunk holds.
  */
-function dotLineSearch(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from: number) => number {
+export function dotLineFinder(chunk: Uint8Array, pos = 0): (from: number) => number {
   const isBuffer = (chunk.constructor as { isBuffer?: (value: unknown) => boolean }).isBuffer?.(chunk) === true;
-  if (isBuffer) return searchBuffer;
-  if (chunk.length - pos <= SHORT_SCAN) return scanForDotLine;
+  if (isBuffer) return (from) => (chunk as unknown as SequenceSearchable).indexOf(DOT_LINE, from);
+  if (chunk.length - pos <= SHORT_SCAN) return (from) => scanForDotLine(chunk, from);
   return latin1Search(chunk, pos);
 }
 
 /**
- * The search through a latin1 view of `chunk`, which covers a window that starts small and doubles while
- * nothing is found: a chunk holding many small bodies (one decode() call each) is then converted about once,
- * not once per body. (A function of its own: the variables its closure keeps would otherwise be allocated
- * on every call of dotLineSearch, for Buffers too.)
+ * `chunk` as a plain Uint8Array over the same memory: the views cut from it cost a third of a Node Buffer's
+ * (whose subarray() goes through its subclass's constructor), and a body's pieces are then plain Uint8Arrays
+ * whatever the transport gave.
  */
-function latin1Search(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from: number) => number {
+export function plainView(chunk: Uint8Array): Uint8Array {
+  return chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/**
+ * The search through a latin1 view of `chunk`, which covers a window that starts small and doubles while
+ * nothing is found: a chunk holding many small bodies is then converted about once, not once per body.
+ */
+function latin1Search(chunk: Uint8Array, pos: number): (from: number) => number {
   let base = pos;
   let text = '';
   let window = SHORT_SCAN / 2;
-  return (_, from) => {
+  return (from) => {
     for (;;) {
       const found = text.indexOf('\n.', from - base);
       if (found !== -1) return found + base;
@@ -107,10 +115,6 @@ function latin1Search(chunk: Uint8Array, pos: number): (chunk: Uint8Array, from:
       text = latin1.decode(chunk.subarray(from, Math.min(chunk.length, from + window)));
     }
   };
-}
-
-function searchBuffer(buffer: Uint8Array, from: number): number {
-  return (buffer as unknown as SequenceSearchable).indexOf(DOT_LINE, from);
 }
 
 function scanForDotLine(chunk: Uint8Array, from: number): number {
@@ -146,17 +150,18 @@ export class DotUnstuffer {
   /**
    * Decode `chunk` from `pos`. Returns the index just past the terminator line, or -1 when the chunk ended
    * before it (everything up to the end was emitted, except the undecided bytes of a possible terminator).
+   * `findDotLine` is dotLineFinder() of `chunk`, or of the Buffer that `chunk` is a plain view of: a caller
+   * that decodes several bodies from one chunk makes it once.
    */
-  decode(chunk: Uint8Array, pos: number, emit: (piece: Uint8Array) => void): number {
+  decode(chunk: Uint8Array, pos: number, emit: (piece: Uint8Array) => void, findDotLine = dotLineFinder(chunk, pos)): number {
     const length = chunk.length;
-    const search = dotLineSearch(chunk, pos);
     let state = this.#state; // a local: this loop is the hot path of every download
     let start = pos; // first byte not yet emitted
     let i = pos;
     while (i < length) {
       if (state === BodyState.MidLine) {
         // Only a line that starts with a dot needs attention, so jump straight to the next LF + dot.
-        const lf = search(chunk, i);
+        const lf = findDotLine(i);
         if (lf === -1) {
           i = length;
           state = chunk[length - 1] === LF ? BodyState.LineStart : BodyState.MidLine;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, RemoteProtocolError } from '../core/errors.js';
-import { DotUnstuffer, LineAssembler } from '../core/framer.js';
+import { DotUnstuffer, LineAssembler, dotLineFinder, plainView } from '../core/framer.js';
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
 const bytes = (value: string): Uint8Array => new Uint8Array(Buffer.from(value, 'latin1'));
@@ -64,22 +64,31 @@ describe('DotUnstuffer', () => {
     });
   }
 
-  it('reads many bodies packed in one large plain chunk, wherever their stuffed lines fall', () => {
-    // The latin1 search window grows from 512 octets; put stuffed lines on and around its edges.
-    for (const at of [505, 506, 507, 508, 509, 510, 511, 512, 1020, 1022, 2046]) {
-      const bodies = Array.from({ length: 40 }, (_, n) => `${'x'.repeat(at - 2 + (n % 3))}\r\n.dot ${n}\r\nend\r\n`);
-      const stuffed = bodies.map((body) => body.replace('\r\n.dot', '\r\n..dot') + '.\r\n');
-      const chunk = new Uint8Array(bytes(stuffed.join('')));
-      let pos = 0;
-      for (const body of bodies) {
-        const pieces: string[] = [];
-        const end = new DotUnstuffer().decode(chunk, pos, (piece) => pieces.push(text(piece)));
-        expect(pieces.join(''), `stuffed line near ${at}`).toBe(body);
-        pos = end;
+  for (const [kind, wrap] of Object.entries(kinds)) {
+    it(`reads many bodies packed in one large chunk, wherever their stuffed lines fall: ${kind}`, () => {
+      // The latin1 search window grows from 512 octets; put stuffed lines on and around its edges.
+      for (const at of [505, 506, 507, 508, 509, 510, 511, 512, 1020, 1022, 2046]) {
+        const bodies = Array.from({ length: 40 }, (_, n) => `${'x'.repeat(at - 2 + (n % 3))}\r\n.dot ${n}\r\nend\r\n`);
+        const stuffed = bodies.map((body) => body.replace('\r\n.dot', '\r\n..dot') + '.\r\n');
+        const received = wrap(bytes(stuffed.join('')));
+        // As the engine reads a chunk: one search for all its bodies, pieces cut from a plain view of it.
+        const chunk = plainView(received);
+        const findDotLine = dotLineFinder(received);
+        let pos = 0;
+        for (const body of bodies) {
+          const pieces: Uint8Array[] = [];
+          const end = new DotUnstuffer().decode(chunk, pos, (piece) => pieces.push(piece), findDotLine);
+          expect(pieces.map(text).join(''), `stuffed line near ${at}`).toBe(body);
+          for (const piece of pieces) {
+            expect(piece.constructor).toBe(Uint8Array);
+            expect(piece.buffer).toBe(received.buffer);
+          }
+          pos = end;
+        }
+        expect(pos).toBe(chunk.length);
       }
-      expect(pos).toBe(chunk.length);
-    }
-  });
+    });
+  }
 
   it('hands out views of the input, never copies, and never more than one chunk', () => {
     const unstuffer = new DotUnstuffer();

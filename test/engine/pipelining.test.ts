@@ -287,6 +287,29 @@ describe('replies are matched to handles in order', () => {
     expect(engine.pending).toBe(0);
   });
 
+  it('from Node Buffers as from plain arrays: the bodies are the same, their pieces plain views of the Buffers', () => {
+    const engine = inTransaction(CAPA_PIPELINING);
+    const handles = Array.from({ length: 300 }, (_, i) => engine.retr(i + 1));
+    written(engine);
+    // Every third body has a line that starts with a dot (stuffed on the wire), so bodies come in pieces.
+    const bodyOf = (n: number) => (n % 3 === 0 ? `${message(n)}.dot ${n}\r\nlast\r\n` : message(n));
+    let reply = '';
+    for (let n = 1; n <= 300; n++) reply += `+OK ${bodyOf(n).length} octets\r\n${bodyOf(n).replace(/^\./gm, '..')}.\r\n`;
+    const bytes = encoder.encode(reply);
+    const bodies = new Map<number, string>();
+    for (let at = 0, size = 1; at < bytes.length; at += size, size = ((size * 7 + 3) % 4099) + 1) {
+      const chunk = Buffer.from(bytes.subarray(at, at + size));
+      engine.receive(chunk);
+      for (let event = engine.nextEvent(); event !== undefined; event = engine.nextEvent()) {
+        if (event.type !== 'data') continue;
+        if (event.chunk.constructor !== Uint8Array || event.chunk.buffer !== chunk.buffer) throw new Error('a piece that is not a plain view of its chunk');
+        bodies.set(event.handle.id, (bodies.get(event.handle.id) ?? '') + decoder.decode(event.chunk));
+      }
+    }
+    handles.forEach((handle, i) => expect(bodies.get(handle.id)).toBe(bodyOf(i + 1)));
+    expect(engine.pending).toBe(0);
+  });
+
   it('a pipeline that never drains keeps its heap flat: 200,000 RETRs with 1,000 always in flight', () => {
     const engine = inTransaction(CAPA_PIPELINING);
     const reply = encoder.encode('+OK 4 octets\r\nhi\r\n.\r\n'.repeat(250));

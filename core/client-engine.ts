@@ -458,7 +458,7 @@ export class Pop3ClientEngine {
     const { command } = pending;
     this.#inFlight.push(pending);
     if (command.verb === 'USER') this.#usersInFlight++;
-    this.#write(command.line, command.redacted);
+    this.#write(command.line, command.redacted, command.octets);
     // AUTH is a barrier, so at most one exchange is ever in flight.
     if (command.verb === 'AUTH') this.#deferredResponse = command.deferredInitialResponse;
     if (command.verb === 'QUIT' && this.#state === 'transaction') this.#state = 'update';
@@ -480,8 +480,9 @@ export class Pop3ClientEngine {
     this.#projection = projection;
   }
 
-  #write(line: string, shown: string): void {
-    this.#outgoing.push(line);
+  /** Queue `line` to send (`octets` long in UTF-8, when known), shown in traces as `shown`. */
+  #write(line: string, shown: string, octets?: number): void {
+    this.#outgoing.push(line, octets);
     if (this.#trace) this.#emit({ type: 'trace', from: 'client', line: shown });
   }
 

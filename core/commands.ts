@@ -40,6 +40,8 @@ export interface Command {
   readonly verb: Verb;
   /** The wire text, CRLF included. For AUTH without its initial response this is just `AUTH MECH`. */
   readonly line: string;
+  /** The length of `line` in UTF-8: what it will take on the wire. */
+  readonly octets: number;
   /** The command as logs may show it, secrets replaced by `[redacted]`, no CRLF. */
   readonly redacted: string;
   readonly shape: ReplyShape;
@@ -140,7 +142,8 @@ export class CommandBuilder {
     const line = fits ? withInitial : `${bare}\r\n`;
     return {
       verb: 'AUTH',
-      line: this.#checkLength(line, bare),
+      line,
+      octets: this.#checkLength(line, bare),
       redacted: fits ? `${bare} ${REDACTED}` : bare,
       shape: 'sasl',
       message: undefined,
@@ -161,7 +164,8 @@ export class CommandBuilder {
     const redacted = isSecret ? REDACTED : value;
     return {
       verb: 'RAW',
-      line: this.#checkLength(wire, redacted),
+      line: wire,
+      octets: this.#checkLength(wire, redacted),
       redacted,
       shape: multiline ? 'body' : 'single',
       message: undefined,
@@ -188,7 +192,8 @@ export class CommandBuilder {
     const line = `${lastArgIsSecret ? `${verb} ${args.join(' ')}` : redacted}\r\n`;
     return {
       verb,
-      line: this.#checkLength(line, redacted),
+      line,
+      octets: this.#checkLength(line, redacted),
       redacted,
       shape,
       message,
@@ -197,8 +202,8 @@ export class CommandBuilder {
     };
   }
 
-  /** `line`, refused if its UTF-8 exceeds the line limit (shown as `redacted` in the error). */
-  #checkLength(line: string, redacted: string): string {
+  /** The UTF-8 length of `line`, refused if it exceeds the line limit (shown as `redacted` in the error). */
+  #checkLength(line: string, redacted: string): number {
     const octets = utf8Length(line);
     if (octets > this.maxLine) {
       throw new LocalProtocolError(
@@ -206,7 +211,7 @@ export class CommandBuilder {
         `command "${redacted}" is ${octets} octets; the limit is ${this.maxLine} (RFC 2449 section 4)`,
       );
     }
-    return line;
+    return octets;
   }
 
 }

@@ -15,10 +15,10 @@ export class OutgoingText {
     return this.#length;
   }
 
-  /** Keep a line (CRLF included) for the next take(). */
-  push(line: string): void {
+  /** Keep a line (CRLF included), `octets` long in UTF-8, for the next take(). */
+  push(line: string, octets = utf8Length(line)): void {
     this.#lines.push(line);
-    this.#length += utf8Length(line);
+    this.#length += octets;
   }
 
   /** Everything waiting, encoded as one array, or undefined when nothing is. */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClientEngineOptions, Pop3ClientEngine } from '../../core/client-engine.js';
 import { ErrorCode, LocalProtocolError } from '../../core/errors.js';
+import { login } from '../../core/sasl/index.js';
 import { Secret } from '../../core/secret.js';
 import { drain, serve, written } from '../support/engine.js';
 
@@ -215,6 +216,31 @@ describe('the 255-octet command line limit (RFC 2449 section 4), CRLF included',
     engine.user('é'.repeat(124));
     serve(engine, '+OK\r\n.\r\n');
     expect(encoder.encode(written(engine)!)).toHaveLength(255);
+  });
+
+  it('outgoingBytes is the UTF-8 length of what takeOutgoing() returns', () => {
+    const engine = new Pop3ClientEngine({ pipelining: true });
+    serve(engine, '+OK ready\r\n');
+    const taken = (): string => {
+      const octets = engine.outgoingBytes;
+      const bytes = engine.takeOutgoing()!;
+      expect(bytes).toHaveLength(octets);
+      expect(engine.outgoingBytes).toBe(0);
+      return new TextDecoder().decode(bytes);
+    };
+    // Command lines, with two-, three- and four-octet characters.
+    engine.auth(login({ username: 'é€😀x', password: 'pw' }));
+    expect(taken()).toBe('AUTH LOGIN\r\n');
+    // An answer to a challenge, which is no command line.
+    serve(engine, '+ VXNlcm5hbWU6\r\n');
+    expect(taken()).toBe(`${Buffer.from('é€😀x').toString('base64')}\r\n`);
+    serve(engine, '-ERR no\r\n');
+    engine.user('é€😀x');
+    engine.pass(new Secret('pässwörd'));
+    expect(taken()).toBe('USER é€😀x\r\nPASS pässwörd\r\n');
+    serve(engine, '+OK\r\n+OK\r\n');
+    engine.raw('XTND ünïcode');
+    expect(taken()).toBe('XTND ünïcode\r\n');
   });
 
   it('a lower maxCommandLine limit is honoured', () => {

@@ -473,10 +473,15 @@ export class Pop3ClientEngine {
     };
   }
 
+  /** Every command not yet answered, in flight then queued: the order the server will answer them in. */
+  #unanswered(): Pending[] {
+    return this.#inFlight.toArray().concat(this.#queue.toArray());
+  }
+
   /** After a command did not do what the projection assumed, project again from the facts. */
   #reproject(): void {
     let projection = this.#currentProjection();
-    for (const pending of [...this.#inFlight.toArray(), ...this.#queue.toArray()]) projection = afterSuccess(pending.command.verb, projection);
+    for (const pending of this.#unanswered()) projection = afterSuccess(pending.command.verb, projection);
     this.#projection = projection;
   }
 
@@ -744,7 +749,7 @@ export class Pop3ClientEngine {
   }
 
   #failPending(error: Pop3Error): void {
-    for (const pending of [...this.#inFlight.toArray(), ...this.#queue.toArray()]) this.#emit({ type: 'failed', handle: pending.handle, error });
+    for (const pending of this.#unanswered()) this.#emit({ type: 'failed', handle: pending.handle, error });
     this.#inFlight.clear();
     this.#usersInFlight = 0;
     this.#queue.clear();

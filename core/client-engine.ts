@@ -45,7 +45,8 @@ import {
 } from './errors.js';
 import { Fifo } from './fifo.js';
 import { OutgoingText } from './outgoing-text.js';
-import { DotUnstuffer, LineAssembler, dotLineFinder, plainView } from './framer.js';
+import { dotLineFinder } from './dot-line-search.js';
+import { DotUnstuffer, LineAssembler, plainView } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { announcedOctets, octetsStatusLine, parseStatusLine } from './response.js';
 import type { SaslMechanism } from './sasl/mechanism.js';

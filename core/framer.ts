@@ -10,6 +10,7 @@
  * views into the caller's chunk between the rare stuffed dots and never holds the message, so memory is
  * bounded by nothing but the chunk size, whatever the message size.
  */
+import { dotLineFinder } from './dot-line-search.js';
 import { ErrorCode, RemoteProtocolError } from './errors.js';
 
 const LF = 0x0a;
@@ -64,29 +65,6 @@ function lineTooLong(what: string, maxLength: number): RemoteProtocolError {
   return new RemoteProtocolError(ErrorCode.LineTooLong, `${what} longer than ${maxLength} octets`);
 }
 
-const DOT_LINE = Uint8Array.of(LF, DOT);
-const SHORT_SCAN = 512;
-const latin1 = new TextDecoder('latin1');
-
-/** Node's Buffer, seen without importing Node: its indexOf finds a byte sequence natively. */
-interface SequenceSearchable {
-  indexOf(sequence: Uint8Array, from: number): number;
-}
-
-/**
- * The fastest way this runtime offers to find the next LF followed by `.` in `chunk` at or after `from`
- * (-1 when there is none). This search is most of the cost of reading a body, so it matters: a Node Buffer
- * searches the two-byte sequence natively (memmem); elsewhere a latin1 view of the chunk (one char per byte,
- * so indexes match) lets the engine's string search do it; tiny chunks are scanned for LF directly. Made
- * once per chunk, however many bodies the chunk holds.
- */
-export function dotLineFinder(chunk: Uint8Array, pos = 0): (from: number) => number {
-  const isBuffer = (chunk.constructor as { isBuffer?: (value: unknown) => boolean }).isBuffer?.(chunk) === true;
-  if (isBuffer) return (from) => (chunk as unknown as SequenceSearchable).indexOf(DOT_LINE, from);
-  if (chunk.length - pos <= SHORT_SCAN) return (from) => scanForDotLine(chunk, from);
-  return latin1Search(chunk, pos);
-}
-
 /**
  * `chunk` as a plain Uint8Array over the same memory: the views cut from it cost a third of a Node Buffer's
  * (whose subarray() goes through its subclass's constructor), and a body's pieces are then plain Uint8Arrays
@@ -94,34 +72,6 @@ export function dotLineFinder(chunk: Uint8Array, pos = 0): (from: number) => num
  */
 export function plainView(chunk: Uint8Array): Uint8Array {
   return chunk.constructor === Uint8Array ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
-
-/**
- * The search through a latin1 view of `chunk`, which covers a window that starts small and doubles while
- * nothing is found: a chunk holding many small bodies is then converted about once, not once per body.
- */
-function latin1Search(chunk: Uint8Array, pos: number): (from: number) => number {
-  let base = pos;
-  let text = '';
-  let window = SHORT_SCAN / 2;
-  return (from) => {
-    for (;;) {
-      const found = text.indexOf('\n.', from - base);
-      if (found !== -1) return found + base;
-      if (base + text.length >= chunk.length) return -1;
-      // Restart the window at `from`, which is never past an LF the last window ended on.
-      window *= 2;
-      base = from;
-      text = latin1.decode(chunk.subarray(from, Math.min(chunk.length, from + window)));
-    }
-  };
-}
-
-function scanForDotLine(chunk: Uint8Array, from: number): number {
-  for (let lf = chunk.indexOf(LF, from); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
-    if (chunk[lf + 1] === DOT) return lf;
-  }
-  return -1;
 }
 
 const enum BodyState {

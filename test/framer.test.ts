@@ -1,18 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, RemoteProtocolError } from '../core/errors.js';
-import { DotUnstuffer, LineAssembler, dotLineFinder, plainView } from '../core/framer.js';
+import { dotLineFinder } from '../core/dot-line-search.js';
+import { DotUnstuffer, LineAssembler, plainView } from '../core/framer.js';
+import { loadBodyReadingWith } from './support/without-webassembly.js';
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
 const bytes = (value: string): Uint8Array => new Uint8Array(Buffer.from(value, 'latin1'));
 
+interface Kind {
+  wrap: (piece: Uint8Array) => Uint8Array;
+  DotUnstuffer: typeof DotUnstuffer;
+  dotLineFinder: typeof dotLineFinder;
+}
+
+const withoutWebAssembly = await loadBodyReadingWith(undefined);
+const asBuffer = (piece: Uint8Array) => Buffer.from(piece);
+const asPlain = (piece: Uint8Array) => new Uint8Array(piece);
+
 /** The ways a body can reach the engine; each takes a different search path inside DotUnstuffer. */
-const kinds = {
-  'Node Buffer (native sequence search)': (piece: Uint8Array) => Buffer.from(piece),
-  'plain Uint8Array (latin1 string search)': (piece: Uint8Array) => new Uint8Array(piece),
-} as const;
+const kinds: Record<string, Kind> = {
+  'Node Buffer (WebAssembly SIMD search)': { wrap: asBuffer, DotUnstuffer, dotLineFinder },
+  'plain Uint8Array (WebAssembly SIMD search)': { wrap: asPlain, DotUnstuffer, dotLineFinder },
+  'Node Buffer, no WebAssembly (native sequence search)': { wrap: asBuffer, ...withoutWebAssembly },
+  'plain Uint8Array, no WebAssembly (latin1 string search)': { wrap: asPlain, ...withoutWebAssembly },
+};
 
 /** Decode `wire` cut into pieces of `size`; returns the body and what followed the terminator. */
-function decode(wire: string, size: number, wrap: (piece: Uint8Array) => Uint8Array) {
+function decode(wire: string, size: number, { wrap, DotUnstuffer }: Kind) {
   const unstuffer = new DotUnstuffer();
   const all = bytes(wire);
   const pieces: string[] = [];
@@ -36,12 +50,13 @@ const cases: [name: string, wire: string, body: string][] = [
 ];
 
 describe('DotUnstuffer', () => {
-  for (const [kind, wrap] of Object.entries(kinds)) {
-    describe(kind, () => {
+  for (const [name, kind] of Object.entries(kinds)) {
+    const { wrap, DotUnstuffer } = kind;
+    describe(name, () => {
       for (const [name, wire, body] of cases) {
         it(`${name}, at every chunk size`, () => {
           for (let size = 1; size <= wire.length + 1; size++) {
-            expect(decode(wire + '+OK next', size, wrap), `chunk size ${size}`).toEqual({ body, rest: '+OK next' });
+            expect(decode(wire + '+OK next', size, kind), `chunk size ${size}`).toEqual({ body, rest: '+OK next' });
           }
         });
       }
@@ -50,7 +65,7 @@ describe('DotUnstuffer', () => {
         const line = 'The quick brown fox jumps over the lazy dog.\r\n';
         const plain = line.repeat(4000);
         const wire = `${plain}..dot\r\n${plain}.\r\n+OK`;
-        expect(decode(wire, 64 * 1024, wrap)).toEqual({ body: `${plain}.dot\r\n${plain}`, rest: '+OK' });
+        expect(decode(wire, 64 * 1024, kind)).toEqual({ body: `${plain}.dot\r\n${plain}`, rest: '+OK' });
       });
 
       it('decodes a large chunk from an offset, as after a status line in the same chunk', () => {
@@ -64,8 +79,8 @@ describe('DotUnstuffer', () => {
     });
   }
 
-  for (const [kind, wrap] of Object.entries(kinds)) {
-    it(`reads many bodies packed in one large chunk, wherever their stuffed lines fall: ${kind}`, () => {
+  for (const [name, { wrap, DotUnstuffer, dotLineFinder }] of Object.entries(kinds)) {
+    it(`reads many bodies packed in one large chunk, wherever their stuffed lines fall: ${name}`, () => {
       // The latin1 search window grows from 512 octets; put stuffed lines on and around its edges.
       for (const at of [505, 506, 507, 508, 509, 510, 511, 512, 1020, 1022, 2046]) {
         const bodies = Array.from({ length: 40 }, (_, n) => `${'x'.repeat(at - 2 + (n % 3))}\r\n.dot ${n}\r\nend\r\n`);

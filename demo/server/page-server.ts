@@ -6,8 +6,9 @@
  *   GET  anything else         a file of the page (static-files.ts)
  *
  * Every response is `cache-control: no-store` and carries the security headers. The Content-Security-Policy
- * lets the page run only its own scripts and connect only to its own origin and the proxy; messages may be
- * shown in frames from blob: and data: URLs, and inline styles are allowed for rendered mail.
+ * lets the page run only its own scripts (and compile WebAssembly) and connect only to its own origin and the
+ * proxy; messages may be shown in frames from blob: and data: URLs, and inline styles are allowed for
+ * rendered mail.
  *
  * The server listens before the proxy starts (the proxy needs the page's port for its origin allowlist, the
  * page needs the proxy's port for its policy), so it answers 503 until `serve()` gives it the site.
@@ -48,7 +49,8 @@ export function contentSecurityPolicy(proxyOrigins: readonly string[]): string {
     "img-src 'self' data: blob:",
     "style-src 'self' 'unsafe-inline'",
     "frame-src 'self' blob: data:",
-    "script-src 'self'",
+    // 'wasm-unsafe-eval' lets the engine compile its WebAssembly search of message bodies (no JS eval).
+    "script-src 'self' 'wasm-unsafe-eval'",
     "object-src 'none'",
     "base-uri 'none'",
     // No other site may frame the page (and trick a click on its buttons). The message frames are srcdoc

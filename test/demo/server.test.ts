@@ -202,7 +202,7 @@ describe('the page server', () => {
       expect(reply.headers['referrer-policy']).toBe('no-referrer');
       expect(reply.headers['content-security-policy']).toBe(
         `default-src 'self'; connect-src 'self' ws://127.0.0.1:${proxyPort} ws://localhost:${proxyPort}; ` +
-          "img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-src 'self' blob: data:; script-src 'self'; " +
+          "img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-src 'self' blob: data:; script-src 'self' 'wasm-unsafe-eval'; " +
           "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
       );
     }

@@ -1,0 +1,172 @@
+/**
+ * The search for lines that start with a dot, in WebAssembly SIMD: 64 octets per step, where a native
+ * byte-sequence search (memchr for LF, then a look at the next byte) stops at every line. On bench bodies
+ * of 64-octet lines it takes about half the time of Node's Buffer.indexOf, copy included, and it runs the
+ * same in browsers, where the alternative is a string search through a latin1 decoding.
+ *
+ * The module is assembled below from its instructions (about 200 octets), so there is no binary to trust
+ * and no build step. Where WebAssembly or its SIMD is missing, or a Content Security Policy forbids
+ * compiling it, there is no SIMD search and the caller uses another.
+ *
+ * Its memory is two 64 KiB pages: a window of up to 64 KiB of the chunk is copied into the first, and the
+ * second is room for the last step's reads past the window's end (whatever they find there is ignored).
+ */
+
+const WINDOW = 64 * 1024;
+
+/** find(from, end): the first p in [from, end - 1) where memory[p] is LF and memory[p + 1] is `.`, or -1. */
+type Find = (from: number, end: number) => number;
+
+interface Search {
+  readonly memory: Uint8Array;
+  readonly find: Find;
+  /** The finder whose window the memory holds. */
+  owner: object | undefined;
+}
+
+let search: Search | undefined | null;
+
+/**
+ * A function giving the index of the next LF followed by `.` in `chunk` at or after `from` (-1 when there
+ * is none), or undefined when this runtime has no WebAssembly SIMD. Made once per chunk: each window of the
+ * chunk is copied into the module's memory once, however many bodies the chunk holds.
+ */
+export function simdDotLineFinder(chunk: Uint8Array): ((from: number) => number) | undefined {
+  if (search === undefined) search = instantiate();
+  if (search === null) return undefined;
+  const shared = search;
+  const { memory, find } = shared;
+  const owner = {};
+  let base = 0; // chunk[base, base + loaded) is in memory from 0, while shared.owner is this finder's
+  let loaded = 0;
+  return (from) => {
+    for (;;) {
+      if (from + 1 >= chunk.length) return -1;
+      // Another chunk's finder may have used the memory since (they share it; every call is synchronous).
+      if (shared.owner !== owner || from < base || from + 1 >= base + loaded) {
+        base = from;
+        loaded = Math.min(WINDOW, chunk.length - from);
+        memory.set(chunk.subarray(base, base + loaded));
+        shared.owner = owner;
+      }
+      const found = find(from - base, loaded);
+      if (found !== -1) return base + found;
+      if (base + loaded === chunk.length) return -1;
+      from = base + loaded - 1; // the window's last octet may be the LF of a dot line across its end
+    }
+  };
+}
+
+function instantiate(): Search | null {
+  try {
+    if (typeof WebAssembly !== 'object') return null;
+    const module = new WebAssembly.Module(moduleBytes());
+    const { exports } = new WebAssembly.Instance(module);
+    return { memory: new Uint8Array((exports.memory as WebAssembly.Memory).buffer), find: exports.find as Find, owner: undefined };
+  } catch {
+    return null; // no SIMD, or compiling is forbidden here: the caller searches another way
+  }
+}
+
+// ─── The module ─────────────────────────────────────────────────────────────────────────────────────────
+//
+// (func (export "find") (param $from i32) (param $end i32) (result i32)
+//   (local $lf v128) (local $dot v128) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+//   $lf = all LF; $dot = all '.'
+//   loop
+//     if $from + 1 >= $end: return -1
+//     $sK = (load16($from + 16K) == $lf) & (load16($from + 16K + 1) == $dot), for K = 0..3
+//     if any lane of ($s0 | $s1 | $s2 | $s3) is set:
+//       p = $from + count of trailing zeros of the 64 lane bits (bitmask $s0 .. $s3, lowest first)
+//       return p + 1 < $end ? p : -1        (a hit at or past $end - 1 is in stale memory)
+//     $from += 64
+// )
+
+const FROM = 0;
+const END = 1;
+const LF = 2;
+const DOT = 3;
+const STEP = [4, 5, 6, 7]; // $s0..$s3
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const EMPTY_BLOCK = 0x40;
+
+const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    const low = n & 0x7f;
+    n >>>= 7;
+    out.push(n === 0 ? low : low | 0x80);
+  } while (n !== 0);
+  return out;
+};
+const sleb = (n: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const low = n & 0x7f;
+    n >>= 7;
+    const done = (n === 0 && (low & 0x40) === 0) || (n === -1 && (low & 0x40) !== 0);
+    out.push(done ? low : low | 0x80);
+    if (done) return out;
+  }
+};
+const vector = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const name = (text: string): number[] => [text.length, ...Array.from(text, (c) => c.charCodeAt(0))];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+
+const get = (local: number) => [0x20, local];
+const set = (local: number) => [0x21, local];
+const tee = (local: number) => [0x22, local];
+const i32 = (value: number) => [0x41, ...sleb(value)];
+const i64 = (value: number) => [0x42, ...sleb(value)];
+const simd = (op: number, ...immediates: number[]) => [0xfd, ...uleb(op), ...immediates];
+const load = (offset: number) => simd(0x00, 0 /* align 1 */, ...uleb(offset));
+const [I8X16_SPLAT, I8X16_EQ, V128_AND, V128_OR, ANY_TRUE, I8X16_BITMASK] = [0x0f, 0x23, 0x4e, 0x50, 0x53, 0x64];
+const [I32_ADD, I32_LT_U, I32_GE_U, I32_WRAP, I64_EXTEND_U, I64_SHL, I64_OR, I64_CTZ] = [0x6a, 0x49, 0x4f, 0xa7, 0xad, 0x86, 0x84, 0x7a];
+const [LOOP, IF, END_OP, BR, RETURN, SELECT] = [0x03, 0x04, 0x0b, 0x0c, 0x0f, 0x1b];
+
+/** $sK: LF lanes at $from + offset followed by `.` lanes. */
+const step = (offset: number) => [
+  ...get(FROM), ...load(offset), ...get(LF), ...simd(I8X16_EQ),
+  ...get(FROM), ...load(offset + 1), ...get(DOT), ...simd(I8X16_EQ),
+  ...simd(V128_AND),
+];
+
+/** The 16 lane bits of $sK, shifted to their place among the 64 (as i64). */
+const laneBits = (k: number) => [...get(STEP[k]!), ...simd(I8X16_BITMASK), I64_EXTEND_U, ...(k === 0 ? [] : [...i64(16 * k), I64_SHL])];
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const body = [
+    ...i32(0x0a), ...simd(I8X16_SPLAT), ...set(LF),
+    ...i32(0x2e), ...simd(I8X16_SPLAT), ...set(DOT),
+    LOOP, EMPTY_BLOCK,
+    ...get(FROM), ...i32(1), I32_ADD, ...get(END), I32_GE_U, IF, EMPTY_BLOCK, ...i32(-1), RETURN, END_OP,
+    ...step(0), ...tee(STEP[0]!),
+    ...step(16), ...tee(STEP[1]!), ...simd(V128_OR),
+    ...step(32), ...tee(STEP[2]!), ...simd(V128_OR),
+    ...step(48), ...tee(STEP[3]!), ...simd(V128_OR),
+    ...simd(ANY_TRUE), IF, EMPTY_BLOCK,
+    ...get(FROM),
+    ...laneBits(0), ...laneBits(1), I64_OR, ...laneBits(2), I64_OR, ...laneBits(3), I64_OR,
+    I64_CTZ, I32_WRAP, I32_ADD, ...tee(FROM), // p
+    ...i32(-1),
+    ...get(FROM), ...i32(1), I32_ADD, ...get(END), I32_LT_U,
+    SELECT, RETURN,
+    END_OP,
+    ...get(FROM), ...i32(64), I32_ADD, ...set(FROM),
+    BR, 0,
+    END_OP,
+    0x00, // unreachable: the loop only leaves by return
+    END_OP,
+  ];
+  const code = [...vector([[6, V128]]), ...body];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+    ...section(1, vector([[0x60, ...vector([[I32], [I32]]), ...vector([[I32]])]])), // type: (i32, i32) -> i32
+    ...section(3, vector([[0]])), // one function, of that type
+    ...section(5, vector([[0x00, 2]])), // memory: two pages, no maximum
+    ...section(7, vector([[...name('memory'), 0x02, 0], [...name('find'), 0x00, 0]])), // exports
+    ...section(10, vector([[...uleb(code.length), ...code]])),
+  ]);
+}

@@ -64,8 +64,9 @@ export interface BatchOptions extends CallOptions {
   window?: number;
   /**
    * Most expected body octets in flight (RETR batches), from the sizes given with the messages; a message
-   * without a size counts as the average body received so far in the batch, and as {@link UNKNOWN_SIZE}
-   * before the first (so the batch starts with at most 256 of them per 8 MiB), unless `window` is given.
+   * without a size counts as the average body received so far in the batch, and before the first as the
+   * mean size of the session's latest STAT, or {@link UNKNOWN_SIZE} without one (so the batch starts with at
+   * most 256 of them per 8 MiB), unless `window` is given.
    * One message is always let through, however large. Default: the client's `windowBytes` (8 MiB).
    */
   windowBytes?: number;
@@ -81,7 +82,10 @@ export interface BatchOptions extends CallOptions {
   reuseBodies?: boolean;
 }
 
-/** What a message of unknown size counts for in a byte window until a body has arrived: a generous average mail. */
+/**
+ * What a message of unknown size counts for in a byte window until a body has arrived, when the session has
+ * had no STAT: a generous average mail.
+ */
 export const UNKNOWN_SIZE = 32 * 1024;
 
 /** LIST and UIDL, queued together so they are pipelined, joined by message number. */
@@ -219,7 +223,8 @@ async function retrieving<R>(
   const window = { count: options.window ?? client.window, bytes: options.windowBytes ?? client.windowBytes };
   let received = 0;
   let receivedOctets = 0;
-  const unknownSize = options.window !== undefined ? () => 0 : () => (received === 0 ? UNKNOWN_SIZE : receivedOctets / received);
+  const firstGuess = client.meanSize ?? UNKNOWN_SIZE;
+  const unknownSize = options.window !== undefined ? () => 0 : () => (received === 0 ? firstGuess : receivedOctets / received);
   await client.guard(signal, 'retrieving messages', () =>
     windowed<MessageRef, R>(
       refs,

@@ -81,7 +81,7 @@ export interface Pop3ClientOptions {
   window?: number;
   /**
    * Most expected body octets a RETR batch keeps in flight, counted from the LIST sizes given with the
-   * messages (see BatchOptions.windowBytes; a message without a size counts as 32 KiB). Default 8 MiB.
+   * messages (see BatchOptions.windowBytes for a message without a size). Default 8 MiB.
    */
   windowBytes?: number;
   /** Engine limits (see core/limits.ts). */
@@ -169,6 +169,7 @@ export class Pop3Client {
   readonly #engine: Pop3ClientEngine;
   readonly #window: number;
   readonly #windowBytes: number;
+  #meanSize: number | undefined;
   readonly #onTrace: Pop3ClientOptions['onTrace'];
   readonly #idleTimeout: number;
   readonly #connectTimeout: number;
@@ -243,6 +244,14 @@ export class Pop3Client {
   /** Most expected body octets a RETR batch keeps in flight. */
   get windowBytes(): number {
     return this.#windowBytes;
+  }
+
+  /**
+   * @internal The mean message size of the latest STAT (undefined before one, or when it counted no octets):
+   * what a RETR batch counts a message given without a size as, until its first body arrives.
+   */
+  get meanSize(): number | undefined {
+    return this.#meanSize;
   }
 
   // ─── Session ───────────────────────────────────────────────────────────────────────────────────────────
@@ -360,6 +369,7 @@ export class Pop3Client {
   stat(options: CallOptions = {}): Promise<MailboxStat> {
     return this.guard(options.signal, 'STAT', async () => {
       const { count, size } = await this.#call((engine) => engine.stat());
+      this.#meanSize = size > 0 ? size / count : undefined;
       return { count, size };
     });
   }

@@ -43,6 +43,23 @@ describe('retrieveMany', () => {
     expect(mailbox.maxOutstanding).toBe(300);
   });
 
+  it("counts a message of unknown size as the mean size of the session's latest STAT at first", async () => {
+    // Tiny messages: after STAT, the count alone bounds them from the start (256 without it, above).
+    const small = new FakeMailbox(sampleMessages(300, 1));
+    const first = await openSession(small, { serve: { lazy: true } });
+    await first.client.stat();
+    await first.client.retrieveMany(small.messages.map((_, i) => i + 1), () => {});
+    expect(small.maxOutstanding).toBe(300);
+    // 16 KiB messages in a 64 KiB window: four from the start (two as 32 KiB each without STAT, below).
+    const large = new FakeMailbox(Array.from({ length: 12 }, (_, i) => ({ uid: `u${i}`, body: `${'x'.repeat(16 * 1024 - 2)}\r\n` })));
+    const second = await openSession(large, { serve: { lazy: true }, client: { windowBytes: 64 * 1024 } });
+    expect(await second.client.stat()).toEqual({ count: 12, size: 12 * 16 * 1024 });
+    const outstanding: number[] = [];
+    await second.client.retrieveMany(large.messages.map((_, i) => i + 1), () => void outstanding.push(large.maxOutstanding));
+    expect(outstanding[0]).toBe(4);
+    expect(large.maxOutstanding).toBe(4);
+  });
+
   it('keeps at most `windowBytes` of LIST sizes in flight, but always one message', async () => {
     const mailbox = new FakeMailbox(sampleMessages(40, 1));
     const { client } = await openSession(mailbox, { serve: { lazy: true }, client: { windowBytes: 1000 } });

@@ -18,10 +18,10 @@ interface SequenceSearchable {
 
 /**
  * A function giving the index of the next LF followed by `.` in `chunk` at or after `from` (-1 when there
- * is none), asked with a `from` no smaller than the last. Tiny chunks are scanned for LF directly; larger ones go to WebAssembly SIMD where the runtime
- * has it; without it, a Node Buffer searches the two-octet sequence natively, and anything else through a
- * latin1 view (one char per octet, so indexes match) in the JavaScript engine's string search. Made once
- * per chunk, however many bodies the chunk holds.
+ * is none), asked with a `from` no smaller than the last. Tiny chunks are scanned for LF directly; larger
+ * ones go to WebAssembly SIMD where the runtime has it; without it, a Node Buffer searches the two-octet
+ * sequence natively, and anything else through a latin1 view (one char per octet, so indexes match) in the
+ * JavaScript engine's string search. Made once per chunk, however many bodies the chunk holds.
  */
 export function dotLineFinder(chunk: Uint8Array, pos = 0): (from: number) => number {
   if (chunk.length - pos <= SHORT_SCAN) return (from) => scanForDotLine(chunk, from);

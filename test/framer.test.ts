@@ -50,9 +50,9 @@ const cases: [name: string, wire: string, body: string][] = [
 ];
 
 describe('DotUnstuffer', () => {
-  for (const [name, kind] of Object.entries(kinds)) {
+  for (const [kindName, kind] of Object.entries(kinds)) {
     const { wrap, DotUnstuffer } = kind;
-    describe(name, () => {
+    describe(kindName, () => {
       for (const [name, wire, body] of cases) {
         it(`${name}, at every chunk size`, () => {
           for (let size = 1; size <= wire.length + 1; size++) {

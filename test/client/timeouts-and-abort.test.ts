@@ -141,12 +141,17 @@ describe('idle timeout', () => {
     expect(client.state).toBe('transaction');
   });
 
-  it('does not run while a slow stream consumer holds the client back', async () => {
+  /** A session with a 10 s idle timeout, streaming RETR 1, whose first line has arrived and is not read yet. */
+  async function streamWithFirstLine() {
     const { client, server } = await loggedIn({ client: { idleTimeout: 10_000 } });
     const streamed = client.retrStream(1, { highWaterMark: 4 });
     await server.expect('RETR 1');
     void server.send('+OK\r\nfirst line\r\n');
-    const reader = (await streamed).getReader();
+    return { client, server, reader: (await streamed).getReader() };
+  }
+
+  it('does not run while a slow stream consumer holds the client back', async () => {
+    const { client, server, reader } = await streamWithFirstLine();
     await advance(600_000); // nobody reads for ten minutes
     expect(client.state).toBe('transaction');
     void server.send('second\r\n.\r\n');
@@ -156,11 +161,7 @@ describe('idle timeout', () => {
   });
 
   it('counts again from when a slow stream consumer reads: silence after that is noticed', async () => {
-    const { client, server } = await loggedIn({ client: { idleTimeout: 10_000 } });
-    const streamed = client.retrStream(1, { highWaterMark: 4 });
-    await server.expect('RETR 1');
-    void server.send('+OK\r\nfirst line\r\n');
-    const reader = (await streamed).getReader();
+    const { client, reader } = await streamWithFirstLine();
     await advance(605_000); // mid-way between two runs of the timer, which kept going while paused
     const first = await reader.read(); // reading resumes; the server then says nothing more
     expect(new TextDecoder().decode(first.value)).toBe('first line\r\n');

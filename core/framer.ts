@@ -105,6 +105,8 @@ export class DotUnstuffer {
    */
   decode(chunk: Uint8Array, pos: number, emit: (piece: Uint8Array) => void, findDotLine = dotLineFinder(chunk, pos)): number {
     const length = chunk.length;
+    // Pieces are made as views of the chunk's buffer: half the cost of chunk.subarray().
+    const { buffer, byteOffset } = chunk;
     let state = this.#state; // a local: this loop is the hot path of every download
     let start = pos; // first byte not yet emitted
     let i = pos;
@@ -121,7 +123,7 @@ export class DotUnstuffer {
         }
       } else if (state === BodyState.LineStart) {
         if (chunk[i] === DOT) {
-          if (i > start) emit(chunk.subarray(start, i));
+          if (i > start) emit(new Uint8Array(buffer, byteOffset + start, i - start));
           i++;
           start = i;
           state = BodyState.Dot;
@@ -151,7 +153,7 @@ export class DotUnstuffer {
     }
     this.#state = state;
     // In the Dot and DotCr states `start` already points past the held-back bytes.
-    if (i > start) emit(chunk.subarray(start, i));
+    if (i > start) emit(new Uint8Array(buffer, byteOffset + start, i - start));
     return -1;
   }
 

@@ -87,7 +87,7 @@ export class CommandBuilder {
   }
 
   retr(message: number): Command {
-    return this.#simple('RETR', [messageNumber(message)], 'body', message);
+    return this.#numbered('RETR', message, 'body');
   }
 
   top(message: number, lines: number): Command {
@@ -95,7 +95,7 @@ export class CommandBuilder {
   }
 
   dele(message: number): Command {
-    return this.#simple('DELE', [messageNumber(message)], 'single', message);
+    return this.#numbered('DELE', message, 'single');
   }
 
   noop(): Command {
@@ -176,7 +176,27 @@ export class CommandBuilder {
 
   #optionalMessage(verb: 'LIST' | 'UIDL', message: number | undefined): Command {
     if (message === undefined) return this.#simple(verb, [], 'listing');
-    return this.#simple(verb, [messageNumber(message)], 'single', message);
+    return this.#numbered(verb, message, 'single');
+  }
+
+  /**
+   * A command whose only argument is a message number, as every command of a batch is: built without the
+   * general path's argument array and UTF-8 count (the line is ASCII, so its length is its octets).
+   */
+  #numbered(verb: 'RETR' | 'DELE' | 'LIST' | 'UIDL', message: number, shape: ReplyShape): Command {
+    const redacted = `${verb} ${messageNumber(message)}`;
+    const line = `${redacted}\r\n`;
+    if (line.length > this.maxLine) this.#checkLength(line, redacted); // throws CommandTooLong
+    return {
+      verb,
+      line,
+      octets: line.length,
+      redacted,
+      shape,
+      message,
+      mechanism: undefined,
+      deferredInitialResponse: undefined,
+    };
   }
 
   #simple(

@@ -45,8 +45,7 @@ import {
 } from './errors.js';
 import { Fifo } from './fifo.js';
 import { OutgoingText } from './outgoing-text.js';
-import { dotLineFinder } from './dot-line-search.js';
-import { DotUnstuffer, LineAssembler, plainView } from './framer.js';
+import { type BodyChunk, bodyChunk, DotUnstuffer, LineAssembler, plainView } from './framer.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { announcedOctets, octetsStatusLine, parseStatusLine } from './response.js';
 import type { SaslMechanism } from './sasl/mechanism.js';
@@ -500,7 +499,7 @@ export class Pop3ClientEngine {
 
   #consume(received: Uint8Array): void {
     const chunk = plainView(received);
-    let findDotLine: ((from: number) => number) | undefined;
+    let body: BodyChunk | undefined;
     let pos = 0;
     while (pos < chunk.length) {
       if (this.#state === 'closed' || this.#state === 'failed') return;
@@ -511,8 +510,8 @@ export class Pop3ClientEngine {
         );
       }
       if (this.#phase === 'body') {
-        findDotLine ??= dotLineFinder(received, pos);
-        const end = this.#unstuffer.decode(chunk, pos, this.#onBodyPiece, findDotLine);
+        body ??= bodyChunk(received, pos);
+        const end = this.#unstuffer.decodeBody(body, pos, this.#onBodyPiece);
         if (end === -1) return;
         pos = end;
         this.#finishBody();

@@ -86,8 +86,28 @@ const enum BodyState {
 }
 
 /**
- * Streams one dot-stuffed multi-line body. Feed it chunks; it calls `emit` with unstuffed pieces (views of
- * the chunk, valid until the caller reuses the chunk) and reports where the terminating `.` line ended.
+ * A chunk made ready for DotUnstuffer, once however many bodies it holds: a plain view of it, its memory
+ * (pieces are cut as new views of it, half the cost of subarray(), and reading `buffer` is a runtime call
+ * best made once), and the search for its dot lines.
+ */
+export interface BodyChunk {
+  readonly bytes: Uint8Array;
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  /** dotLineFinder() of the chunk. */
+  readonly findDotLine: (from: number) => number;
+}
+
+/** `chunk` made ready for DotUnstuffer.decode(), whose bodies start at `pos` or later. */
+export function bodyChunk(chunk: Uint8Array, pos = 0): BodyChunk {
+  const bytes = plainView(chunk);
+  return { bytes, buffer: bytes.buffer, byteOffset: bytes.byteOffset, findDotLine: dotLineFinder(chunk, pos) };
+}
+
+/**
+ * Streams one dot-stuffed multi-line body. Feed it chunks; it calls `emit` with unstuffed pieces (plain
+ * Uint8Array views of the chunk's memory, valid until the caller reuses the chunk) and reports where the
+ * terminating `.` line ended.
  */
 export class DotUnstuffer {
   #state = BodyState.LineStart;
@@ -100,13 +120,15 @@ export class DotUnstuffer {
   /**
    * Decode `chunk` from `pos`. Returns the index just past the terminator line, or -1 when the chunk ended
    * before it (everything up to the end was emitted, except the undecided bytes of a possible terminator).
-   * `findDotLine` is dotLineFinder() of `chunk`, or of the Buffer that `chunk` is a plain view of: a caller
-   * that decodes several bodies from one chunk makes it once.
    */
-  decode(chunk: Uint8Array, pos: number, emit: (piece: Uint8Array) => void, findDotLine = dotLineFinder(chunk, pos)): number {
+  decode(chunk: Uint8Array, pos: number, emit: (piece: Uint8Array) => void): number {
+    return this.decodeBody(bodyChunk(chunk, pos), pos, emit);
+  }
+
+  /** decode() of a chunk made ready once (bodyChunk) for all the bodies it holds. */
+  decodeBody(body: BodyChunk, pos: number, emit: (piece: Uint8Array) => void): number {
+    const { bytes: chunk, buffer, byteOffset, findDotLine } = body;
     const length = chunk.length;
-    // Pieces are made as views of the chunk's buffer: half the cost of chunk.subarray().
-    const { buffer, byteOffset } = chunk;
     let state = this.#state; // a local: this loop is the hot path of every download
     let start = pos; // first byte not yet emitted
     let i = pos;

@@ -11,7 +11,7 @@ export { type Limits, DEFAULT_LIMITS } from './limits.js';
 export { type Capabilities, type PerUserValue, parseCapabilities } from './capabilities.js';
 export { type StatusLine, parseStatusLine } from './response.js';
 export type { Verb, Argument } from './commands.js';
-export { DotUnstuffer } from './framer.js';
+export { type BodyChunk, bodyChunk, DotUnstuffer } from './framer.js';
 export { DotStuffer, dotStuff } from './stuffing.js';
 export { apopDigest, apopTimestamp } from './apop.js';
 export * from './sasl/index.js';

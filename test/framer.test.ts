@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, RemoteProtocolError } from '../core/errors.js';
-import { dotLineFinder } from '../core/dot-line-search.js';
-import { DotUnstuffer, LineAssembler, plainView } from '../core/framer.js';
+import { bodyChunk, DotUnstuffer, LineAssembler } from '../core/framer.js';
 import { loadBodyReadingWith } from './support/without-webassembly.js';
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1');
@@ -10,7 +9,7 @@ const bytes = (value: string): Uint8Array => new Uint8Array(Buffer.from(value, '
 interface Kind {
   wrap: (piece: Uint8Array) => Uint8Array;
   DotUnstuffer: typeof DotUnstuffer;
-  dotLineFinder: typeof dotLineFinder;
+  bodyChunk: typeof bodyChunk;
 }
 
 const withoutWebAssembly = await loadBodyReadingWith(undefined);
@@ -19,8 +18,8 @@ const asPlain = (piece: Uint8Array) => new Uint8Array(piece);
 
 /** The ways a body can reach the engine; each takes a different search path inside DotUnstuffer. */
 const kinds: Record<string, Kind> = {
-  'Node Buffer (WebAssembly SIMD search)': { wrap: asBuffer, DotUnstuffer, dotLineFinder },
-  'plain Uint8Array (WebAssembly SIMD search)': { wrap: asPlain, DotUnstuffer, dotLineFinder },
+  'Node Buffer (WebAssembly SIMD search)': { wrap: asBuffer, DotUnstuffer, bodyChunk },
+  'plain Uint8Array (WebAssembly SIMD search)': { wrap: asPlain, DotUnstuffer, bodyChunk },
   'Node Buffer, no WebAssembly (native sequence search)': { wrap: asBuffer, ...withoutWebAssembly },
   'plain Uint8Array, no WebAssembly (latin1 string search)': { wrap: asPlain, ...withoutWebAssembly },
 };
@@ -79,20 +78,19 @@ describe('DotUnstuffer', () => {
     });
   }
 
-  for (const [name, { wrap, DotUnstuffer, dotLineFinder }] of Object.entries(kinds)) {
+  for (const [name, { wrap, DotUnstuffer, bodyChunk }] of Object.entries(kinds)) {
     it(`reads many bodies packed in one large chunk, wherever their stuffed lines fall: ${name}`, () => {
       // The latin1 search window grows from 512 octets; put stuffed lines on and around its edges.
       for (const at of [505, 506, 507, 508, 509, 510, 511, 512, 1020, 1022, 2046]) {
         const bodies = Array.from({ length: 40 }, (_, n) => `${'x'.repeat(at - 2 + (n % 3))}\r\n.dot ${n}\r\nend\r\n`);
         const stuffed = bodies.map((body) => body.replace('\r\n.dot', '\r\n..dot') + '.\r\n');
         const received = wrap(bytes(stuffed.join('')));
-        // As the engine reads a chunk: one search for all its bodies, pieces cut from a plain view of it.
-        const chunk = plainView(received);
-        const findDotLine = dotLineFinder(received);
+        // As the engine reads a chunk: made ready once (one search) for all its bodies.
+        const chunk = bodyChunk(received);
         let pos = 0;
         for (const body of bodies) {
           const pieces: Uint8Array[] = [];
-          const end = new DotUnstuffer().decode(chunk, pos, (piece) => pieces.push(piece), findDotLine);
+          const end = new DotUnstuffer().decodeBody(chunk, pos, (piece) => pieces.push(piece));
           expect(pieces.map(text).join(''), `stuffed line near ${at}`).toBe(body);
           for (const piece of pieces) {
             expect(piece.constructor).toBe(Uint8Array);
@@ -100,7 +98,7 @@ describe('DotUnstuffer', () => {
           }
           pos = end;
         }
-        expect(pos).toBe(chunk.length);
+        expect(pos).toBe(received.length);
       }
     });
   }

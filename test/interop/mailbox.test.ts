@@ -104,8 +104,10 @@ describe('a mailbox on Dovecot', () => {
     }
     expect({ size: received, sha256: hash.digest('hex') }).toEqual(expected);
     // Bounded by the stream's and the transport's high-water marks plus garbage not yet collected: far below
-    // the message. Buffering the message would add at least its size.
-    expect(peak - before).toBeLessThan(size / 4);
+    // the message. Buffering the message would add at least its size. The garbage is the default reader's
+    // copies, so how much of it is there depends on when the collector runs: 1 to 8 MiB here, once 22 MiB in
+    // a CI run with the other tests running beside this one.
+    expect(peak - before).toBeLessThan(size / 2);
     await within(client.quit(), 'QUIT');
   }, 60_000);
 

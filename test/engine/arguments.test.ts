@@ -251,6 +251,21 @@ describe('the 255-octet command line limit (RFC 2449 section 4), CRLF included',
     expect(written(engine)).toHaveLength(20);
   });
 
+  it('a lower maxCommandLine limit is honoured by the commands that take a message number', () => {
+    const engine = inTransaction({ pipelining: true, limits: { maxCommandLine: 16 } });
+    for (const send of [
+      (n: number) => engine.retr(n),
+      (n: number) => engine.dele(n),
+      (n: number) => engine.list(n),
+      (n: number) => engine.uidl(n),
+    ]) {
+      const error = expectRefused(engine, () => send(1234567890), ErrorCode.CommandTooLong);
+      expect(error.message).toMatch(/^command "[A-Z]{4} 1234567890" is 17 octets; the limit is 16/);
+      send(123456789);
+      expect(written(engine)).toHaveLength(16);
+    }
+  });
+
   it('an APOP line over the limit is refused', () => {
     const engine = busyInAuthorization();
     // "APOP " + name + " " + 32 hex digits + CRLF = 40 + name.

@@ -55,8 +55,9 @@
 //                    one that takes longer is killed and reported (TIMEOUT)
 //   --cpu-prof=DIR   write a V8 CPU profile of each client run to DIR; summarize one with
 //                    `node bench/support/cpuprofile-top.mjs FILE` (or open it in Chrome DevTools)
-// POP3KIT_DIST=DIR measures another build of pop3kit instead of dist/ (to try a change side by side), and
-// bench/support/client-cpu.mjs measures pop3kit's CPU per download without sockets (less noisy still).
+// POP3KIT_DIST=DIR measures another build of pop3kit instead of dist/ (to try a change side by side); for a
+// change of a few per cent, bench/support/client-ab.mjs (two builds and the raw socket in one process, rounds
+// in turn) and bench/support/client-cpu.mjs (pop3kit's CPU per download without sockets) are less noisy.
 import { fork, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

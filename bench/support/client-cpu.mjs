@@ -1,17 +1,27 @@
 // pop3kit's client CPU cost per download, without sockets, proxy or other processes: a Transport that answers
 // from the bench mailboxes in memory, in 64 KiB chunks (what a Node socket delivers). Much less noisy than the
-// network bench on a busy machine, so it is the tool for trying a change to core/ (build it into another
-// folder and point POP3KIT_DIST at it).
-//   node bench/support/client-cpu.mjs [a|b|c] [ROUNDS]      (POP3KIT_DIST=folder to measure another build)
+// network bench on a busy machine, so it is the tool for trying a change to core/: build it into another
+// folder (like dist/) and give both folders, whose rounds then take turns in one process, so that both meet
+// the machine's fast and slow spells alike; the paired ratio is the median over the rounds of the second
+// build's round i against the first's.
+//   node bench/support/client-cpu.mjs [a|b|c] [ROUNDS] [many|reuse|sink]
+//   many    retrieveMany with every message in flight (for b: retrStream read with a BYOB reader)
+//   reuse   the same with reuseBodies
+//   sink    retrieveManyTo (for b: retrTo)
+//   POP3KIT_DIST=folder[,folder]   the builds to measure (default dist/)
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { scenarios } from './mailbox.mjs';
 import { buildMailboxes } from './pop3-server.mjs';
 
-const [name = 'a', roundsArg = '30'] = process.argv.slice(2);
-const dist = process.env.POP3KIT_DIST === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(process.env.POP3KIT_DIST)}/`);
-const { Pop3Client } = await import(new URL('index.js', dist).href);
+const [name = 'a', roundsArg = '30', mode = 'many'] = process.argv.slice(2);
+const folders = process.env.POP3KIT_DIST?.split(',') ?? [undefined];
+const builds = [];
+for (const folder of folders) {
+  const dist = folder === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(folder)}/`);
+  builds.push({ label: folder ?? 'dist', Pop3Client: (await import(new URL('index.js', dist).href)).Pop3Client });
+}
 const spec = scenarios(false).find((s) => s.name === name);
 const box = buildMailboxes([spec]).get(name);
 const CHUNK = 64 * 1024;
@@ -82,7 +92,7 @@ class MailboxTransport {
   }
 }
 
-async function round() {
+async function round(Pop3Client) {
   const client = new Pop3Client(new MailboxTransport());
   await client.connect();
   await client.login({ username: 'bench', password: 'pw' });
@@ -90,7 +100,14 @@ async function round() {
   const cpu = process.cpuUsage();
   const start = performance.now();
   let bytes = 0;
-  if (count === 1) {
+  const all = Array.from({ length: count }, (_, i) => i + 1);
+  if (mode === 'sink') {
+    const onData = (piece) => {
+      bytes += piece.length;
+    };
+    if (count === 1) await client.retrTo(1, onData);
+    else await client.retrieveManyTo(all, { onData }, { window: count });
+  } else if (count === 1) {
     // As the download bench reads it: a BYOB reader and one 64 KiB view, reused.
     const reader = (await client.retrStream(1)).getReader({ mode: 'byob' });
     let view = new Uint8Array(64 * 1024);
@@ -99,9 +116,9 @@ async function round() {
       view = new Uint8Array(r.value.buffer);
     }
   } else {
-    await client.retrieveMany(Array.from({ length: count }, (_, i) => i + 1), ({ body }) => {
+    await client.retrieveMany(all, ({ body }) => {
       bytes += body.length;
-    }, { window: count });
+    }, { window: count, reuseBodies: mode === 'reuse' });
   }
   const used = process.cpuUsage(cpu);
   const wall = performance.now() - start;
@@ -110,11 +127,20 @@ async function round() {
   return { wall, cpu: (used.user + used.system) / 1000 };
 }
 
-const results = [];
-for (let i = 0; i < Number(roundsArg); i++) results.push(await round());
+const results = builds.map(() => []);
+for (let i = 0; i < Number(roundsArg); i++) {
+  for (const [k, build] of builds.entries()) results[k].push(await round(build.Pop3Client));
+}
 const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-const wall = med(results.map((r) => r.wall));
-console.log(
-  `${spec.count} x ${spec.size} octets, ${results.length} rounds: median ${wall.toFixed(1)} ms wall, ` +
-    `${med(results.map((r) => r.cpu)).toFixed(1)} ms CPU, ${((spec.count * spec.size) / wall / 1000).toFixed(0)} MB/s`,
-);
+for (const [k, build] of builds.entries()) {
+  const wall = med(results[k].map((r) => r.wall));
+  console.log(
+    `${build.label}: ${spec.count} x ${spec.size} octets, ${mode}, ${results[k].length} rounds: median ${wall.toFixed(1)} ms wall, ` +
+      `${med(results[k].map((r) => r.cpu)).toFixed(1)} ms CPU, ${((spec.count * spec.size) / wall / 1000).toFixed(0)} MB/s`,
+  );
+}
+if (builds.length === 2) {
+  const ratios = results[1].map((r, i) => r.wall / results[0][i].wall).sort((x, y) => x - y);
+  const at = (f) => ratios[Math.floor(ratios.length * f)].toFixed(3);
+  console.log(`${builds[1].label} / ${builds[0].label}, paired: median ${at(0.5)} (quartiles ${at(0.25)} to ${at(0.75)})`);
+}

@@ -7,6 +7,8 @@
 // rounds of B's round i against A's round i; both orders of A and B are worth a run, the one that goes first
 // in a round is favoured a little).
 //   POP3KIT_DIST=folderA,folderB node bench/support/client-ab.mjs [a|b|c] [many|reuse|sink] [ROUNDS] [--latency=MS]
+// A folder is a build like dist/, inside the checkout so that its packages resolve from node_modules (e.g.
+// `cp -r dist dist-before` before `npm run build` of the change).
 //   many    retrieveMany with every message in flight (for b: retr)
 //   reuse   the same with reuseBodies
 //   sink    retrieveManyTo (for b: retrTo)

@@ -55,9 +55,6 @@ export function announcedOctets(text: string): number | undefined {
   return next !== undefined && /\w/.test(next) ? undefined : value;
 }
 
-const OK_PREFIX = Uint8Array.of(0x2b, 0x4f, 0x4b, 0x20); // "+OK "
-const OCTETS_SUFFIX = Uint8Array.of(0x20, 0x6f, 0x63, 0x74, 0x65, 0x74, 0x73); // " octets"
-
 /**
  * The count of a status line that is exactly `+OK <n> octets` (the answer to RETR of Dovecot, Courier and
  * most servers), read from the bytes `line[start..lf]`, `lf` the index of its LF; -1 for any other line,
@@ -66,8 +63,11 @@ const OCTETS_SUFFIX = Uint8Array.of(0x20, 0x6f, 0x63, 0x74, 0x65, 0x74, 0x73); /
  */
 export function octetsStatusLine(line: Uint8Array, start: number, lf: number): number {
   const end = lf > start && line[lf - 1] === 0x0d ? lf - 1 : lf;
-  if (!bytesAt(line, start, OK_PREFIX)) return -1;
-  const digits = start + OK_PREFIX.length;
+  // Byte by byte against literals: the loop over constant arrays this replaced made the engine's receive of
+  // a 1 KiB body 5% slower.
+  const ok = line[start] === 0x2b && line[start + 1] === 0x4f && line[start + 2] === 0x4b && line[start + 3] === 0x20; // "+OK "
+  if (!ok) return -1;
+  const digits = start + 4;
   let i = digits;
   let value = 0;
   for (; i < end && i - digits < 16; i++) {
@@ -77,11 +77,14 @@ export function octetsStatusLine(line: Uint8Array, start: number, lf: number): n
   }
   const count = i - digits;
   if (count === 0 || count > 15 || (count > 1 && line[digits] === 0x30)) return -1;
-  return end - i === OCTETS_SUFFIX.length && bytesAt(line, i, OCTETS_SUFFIX) ? value : -1;
-}
-
-/** `bytes` are at `line[at..]`. An indexed loop: a for-of over them costs three times as much here. */
-function bytesAt(line: Uint8Array, at: number, bytes: Uint8Array): boolean {
-  for (let j = 0; j < bytes.length; j++) if (line[at + j] !== bytes[j]) return false;
-  return true;
+  const octets =
+    end - i === 7 &&
+    line[i] === 0x20 && // " octets"
+    line[i + 1] === 0x6f &&
+    line[i + 2] === 0x63 &&
+    line[i + 3] === 0x74 &&
+    line[i + 4] === 0x65 &&
+    line[i + 5] === 0x74 &&
+    line[i + 6] === 0x73;
+  return octets ? value : -1;
 }

@@ -7,9 +7,9 @@
  * The window is measured in bytes and in commands. A fixed count of commands is the wrong unit: 32 RETRs in
  * flight cap a batch at 32 messages per round trip (~3,000 small messages/s at 10 ms), yet 32 large messages
  * can be hundreds of MiB. So a RETR batch keeps up to `windowBytes` (8 MiB) of expected body octets in flight,
- * counted from the LIST sizes the caller passes (MessageRef.size), and at most `window` (1,000) commands. A
+ * counted from the LIST sizes the caller passes (MessageRef.size), and at most `window` (4,096) commands. A
  * message passed without a size counts as the average of the bodies this batch has received so far: a
- * mailbox of small messages soon has a thousand in flight, one of large ones only as many as fit.
+ * mailbox of small messages soon has thousands in flight, one of large ones only as many as fit.
  */
 import type { ListEntry, UidlEntry } from '../client-engine.js';
 import { ErrorCode, LocalProtocolError, type Pop3Error, ServerError } from '../errors.js';
@@ -58,7 +58,7 @@ export interface BatchProgress {
 /** Options for the batch operations. */
 export interface BatchOptions extends CallOptions {
   /**
-   * Most commands in flight; default: the client's `window` (1,000). Given here, it alone bounds the messages
+   * Most commands in flight; default: the client's `window` (4,096). Given here, it alone bounds the messages
    * given without a size (you chose a count): they then count for nothing in `windowBytes`.
    */
   window?: number;

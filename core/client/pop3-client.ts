@@ -75,8 +75,9 @@ export interface Pop3ClientOptions {
    */
   idleTimeout?: number;
   /**
-   * Most commands a batch operation keeps in flight. Default 1,000; the byte window (`windowBytes`) is what
-   * usually bounds a RETR batch.
+   * Most commands a batch operation keeps in flight. Default 4,096; the byte window (`windowBytes`) is what
+   * usually bounds a RETR batch, and this bounds one of tiny messages (each costs the client ~0.5 KiB while
+   * in flight). A cap of 1,000 held 2,000 x 1 KiB to half the raw socket's speed across a 10 ms round trip.
    */
   window?: number;
   /**
@@ -158,7 +159,7 @@ interface Reply {
 
 const DEFAULT_CONNECT_TIMEOUT = 30_000;
 const DEFAULT_IDLE_TIMEOUT = 60_000;
-const DEFAULT_WINDOW = 1_000;
+const DEFAULT_WINDOW = 4_096;
 const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 /** Queued command bytes that are written at once rather than at the end of the microtask (see #send). */
 const FLUSH_BYTES = 2048;

@@ -24,10 +24,10 @@ describe('retrieveMany', () => {
     expect(seen).toEqual(mailbox.messages.map((m, i) => `${i + 1}:${m.body}`));
   });
 
-  it('defaults to 1,000 commands and 8 MiB in flight; a message of unknown size counts as 32 KiB at first', async () => {
+  it('defaults to 4,096 commands and 8 MiB in flight; a message of unknown size counts as 32 KiB at first', async () => {
     const mailbox = new FakeMailbox(sampleMessages(300, 1));
     const { client } = await openSession(mailbox, { serve: { lazy: true } });
-    expect(client.window).toBe(1000);
+    expect(client.window).toBe(4096);
     expect(client.windowBytes).toBe(8 * 1024 * 1024);
     let count = 0;
     await client.retrieveMany(mailbox.messages.map((_, i) => i + 1), () => {
@@ -86,10 +86,10 @@ describe('retrieveMany', () => {
 
   it('then counts a message of unknown size as the average body received so far', async () => {
     // Tiny messages: from the first refill on, the count alone bounds them.
-    const small = new FakeMailbox(sampleMessages(1200, 1));
+    const small = new FakeMailbox(sampleMessages(4500, 1));
     const first = await openSession(small, { serve: { lazy: true } });
     await first.client.retrieveMany(small.messages.map((_, i) => i + 1), () => {});
-    expect(small.maxOutstanding).toBe(1000);
+    expect(small.maxOutstanding).toBe(4096);
     // 16 KiB messages in a 64 KiB window: two at first (as 32 KiB each), then four.
     const large = new FakeMailbox(Array.from({ length: 12 }, (_, i) => ({ uid: `u${i}`, body: `${'x'.repeat(16 * 1024 - 2)}\r\n` })));
     const second = await openSession(large, { serve: { lazy: true }, client: { windowBytes: 64 * 1024 } });
@@ -100,11 +100,11 @@ describe('retrieveMany', () => {
   });
 
   it('with the defaults, a LIST-sized batch of small messages is bounded by the count', async () => {
-    const mailbox = new FakeMailbox(sampleMessages(1200, 1));
+    const mailbox = new FakeMailbox(sampleMessages(4500, 1));
     const { client } = await openSession(mailbox, { serve: { lazy: true } });
     const listing = await client.listing();
     await client.retrieveMany(listing, () => {});
-    expect(mailbox.maxOutstanding).toBe(1000);
+    expect(mailbox.maxOutstanding).toBe(4096);
   });
 
   it('sends one command at a time when the server does not advertise PIPELINING', async () => {

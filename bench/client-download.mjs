@@ -58,9 +58,10 @@
 // POP3KIT_DIST=DIR measures another build of pop3kit instead of dist/ (to try a change side by side); for a
 // change of a few per cent, bench/support/client-ab.mjs (two builds and the raw socket in one process, rounds
 // in turn) and bench/support/client-cpu.mjs (pop3kit's CPU per download without sockets) are less noisy.
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startHelper } from './support/helper-process.mjs';
 import { expectedTotals, scenarios } from './support/mailbox.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -109,15 +110,6 @@ function runsFor(spec) {
     { key: 'node-pop3', label: 'node-pop3 0.11 RETR (one at a time)', client: 'node-pop3' },
   ];
   return runs.filter((run) => onlyClients === undefined || onlyClients.includes(run.key));
-}
-
-/** Start a support process (server or proxy) and wait for the port it listens on. */
-function startHelper(script, helperArgs) {
-  const child = fork(path.join(support, script), helperArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', ({ port }) => resolve({ child, port }));
-    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before listening`)));
-  });
 }
 
 /**

@@ -8,19 +8,13 @@
 // Prints the median time per round and its ratio to the plain socket's: a pop3kit ratio from
 // `client-download.mjs` then reads as an equivalent cost per message. The server and proxy run as the bench's.
 //   node bench/support/client-budget.mjs [ROUNDS]      (default 25, of which the first 5 are warm-up)
-import { fork } from 'node:child_process';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { startHelper } from './helper-process.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 25);
 const WARMUP = 5;
 const TERMINATOR = Buffer.from('\r\n.\r\n');
-const support = new URL('./', import.meta.url).pathname;
-
-function startHelper(script, args) {
-  const child = fork(support + script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve) => child.once('message', ({ port }) => resolve({ child, port })));
-}
 
 const spin = (microseconds) => {
   const until = performance.now() + microseconds / 1000;

@@ -149,10 +149,11 @@ export async function openRaw({ port, user, reuse }) {
 
 // ─── pop3kit: Pop3Client over the Node transport ────────────────────────────────────────────────────────
 
-export async function openPop3kit({ port, user, spec, window: windowOption, stream, sink, reuseBodies }) {
+export async function openPop3kit({ port, user, spec, window: windowOption, stream, sink, reuseBodies, dist: folder = process.env.POP3KIT_DIST }) {
   let window = windowOption;
-  // POP3KIT_DIST: another build to measure (a folder like dist/), e.g. to try a change to core/ side by side.
-  const dist = process.env.POP3KIT_DIST === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(process.env.POP3KIT_DIST)}/`);
+  // `dist` (default: POP3KIT_DIST): another build to measure (a folder like dist/), e.g. to try a change to
+  // core/ side by side.
+  const dist = folder === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(folder)}/`);
   const { connect } = await import(new URL('node.js', dist).href);
   let checked = 0;
   const mismatches = [];

@@ -6,6 +6,15 @@ const decoder = new TextDecoder('utf-8');
 /** Strings up to this long are tried as ASCII first (command lines are short; see utf8). */
 const ASCII_FAST_PATH = 256;
 
+/**
+ * The index of the first LF in `bytes` at or after `from`, or -1. A loop: on the short lines of replies it
+ * costs a fraction of indexOf(), a call into the runtime.
+ */
+export function indexOfLf(bytes: Uint8Array, from: number): number {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] === 0x0a) return i;
+  return -1;
+}
+
 /** UTF-8 bytes of a string. */
 export function utf8(text: string): Uint8Array {
   // TextEncoder costs a couple of microseconds per call, more than a command line is worth: a short ASCII

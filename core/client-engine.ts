@@ -31,7 +31,7 @@
  * then is a STARTTLS injection and fails the session. The capabilities learnt before TLS are forgotten.
  */
 import { apopDigest, apopTimestamp } from './apop.js';
-import { fromBase64, fromUtf8 } from './bytes.js';
+import { fromBase64, fromUtf8, indexOfLf } from './bytes.js';
 import { type Capabilities, parseCapabilities } from './capabilities.js';
 import { type Argument, type Command, CommandBuilder, encodeSaslResponse, type Verb } from './commands.js';
 import {
@@ -160,8 +160,6 @@ interface Pending {
 
 /** How the reply at the head of the queue is being read. */
 type Phase = 'status' | 'listing' | 'body';
-
-const LF = 0x0a;
 
 export class Pop3ClientEngine {
   readonly #limits: Limits;
@@ -778,15 +776,6 @@ function oauthErrorOf(mechanism: SaslMechanism | undefined): OAuthError | undefi
   const error = (mechanism as { readonly error?: unknown } | undefined)?.error;
   if (typeof error !== 'object' || error === null) return undefined;
   return typeof (error as { readonly raw?: unknown }).raw === 'string' ? (error as OAuthError) : undefined;
-}
-
-/**
- * The index of the first LF in `chunk` at or after `from`, or -1. A loop: on the short lines of replies it
- * costs a fraction of indexOf(), a call into the runtime.
- */
-function indexOfLf(chunk: Uint8Array, from: number): number {
-  for (let i = from; i < chunk.length; i++) if (chunk[i] === LF) return i;
-  return -1;
 }
 
 // ─── Reply parsing ───────────────────────────────────────────────────────────────────────────────────────

@@ -3,6 +3,7 @@
  * section 3). Every other octet of a body is passed on untouched, so this search is most of the cost of
  * reading one, and it is made the fastest way the runtime offers.
  */
+import { indexOfLf } from './bytes.js';
 import { simdDotLineFinder } from './simd-dot-line-search.js';
 
 const LF = 0x0a;
@@ -54,7 +55,7 @@ function latin1Search(chunk: Uint8Array, pos: number): (from: number) => number 
 }
 
 function scanForDotLine(chunk: Uint8Array, from: number): number {
-  for (let lf = chunk.indexOf(LF, from); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
+  for (let lf = indexOfLf(chunk, from); lf !== -1; lf = indexOfLf(chunk, lf + 1)) {
     if (chunk[lf + 1] === DOT) return lf;
   }
   return -1;

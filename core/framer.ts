@@ -98,7 +98,7 @@ export interface BodyChunk {
   readonly findDotLine: (from: number) => number;
 }
 
-/** `chunk` made ready for DotUnstuffer.decode(), whose bodies start at `pos` or later. */
+/** `chunk` made ready for DotUnstuffer.decodeBody(), whose bodies start at `pos` or later. */
 export function bodyChunk(chunk: Uint8Array, pos = 0): BodyChunk {
   const bytes = plainView(chunk);
   return { bytes, buffer: bytes.buffer, byteOffset: bytes.byteOffset, findDotLine: dotLineFinder(chunk, pos) };

@@ -161,7 +161,7 @@ const DEFAULT_CONNECT_TIMEOUT = 30_000;
 const DEFAULT_IDLE_TIMEOUT = 60_000;
 const DEFAULT_WINDOW = 4_096;
 const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
-/** Queued command bytes that are written at once rather than at the end of the microtask (see #send). */
+/** Queued command bytes that are written at once rather than at the end of the microtask (see #register). */
 const FLUSH_BYTES = 2048;
 
 /** A POP3 session over a transport. Call connect() first; every method returns a promise that always settles. */

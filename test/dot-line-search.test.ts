@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dotLineFinder } from '../core/dot-line-search.js';
-import { simdDotLineFinder } from '../core/simd-dot-line-search.js';
+import { inReadSlot, releaseReadSlot, simdDotLineFinder, takeReadSlot } from '../core/simd-dot-line-search.js';
 import { forbiddenWebAssembly, loadBodyReadingWith } from './support/without-webassembly.js';
 
 const withoutWebAssembly = await loadBodyReadingWith(undefined);
@@ -120,5 +120,80 @@ describe('dotLineFinder', () => {
       b++;
     }
     expect([findFirst(a), findSecond(b)]).toEqual([-1, -1]);
+  });
+});
+
+describe('read slots (a chunk read into the search\'s memory is searched where it lies)', () => {
+  /** Every free slot, taken: the caller gives them back. */
+  const takeAll = () => {
+    const slots: Uint8Array[] = [];
+    for (let slot = takeReadSlot(); slot !== undefined; slot = takeReadSlot()) slots.push(slot);
+    return slots;
+  };
+
+  it('hands out distinct 64 KiB slots until none is left, and takes them back', () => {
+    const slots = takeAll();
+    expect(slots.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(slots.map((slot) => slot.byteOffset)).size).toBe(slots.length);
+    for (const slot of slots) {
+      expect(slot.length).toBe(65_536);
+      expect(inReadSlot(slot)).toBe(true);
+      expect(inReadSlot(slot.subarray(10, 20))).toBe(true);
+    }
+    expect(inReadSlot(new Uint8Array(65_536))).toBe(false);
+    expect(inReadSlot(Buffer.alloc(100))).toBe(false);
+    for (const slot of slots) releaseReadSlot(slot);
+    const again = takeAll();
+    expect(again.map((slot) => slot.byteOffset).sort()).toEqual(slots.map((slot) => slot.byteOffset).sort());
+    for (const slot of again) releaseReadSlot(slot);
+  });
+
+  it('finds every dot line of a chunk in a slot, from any start, whatever lies in the slots around it', () => {
+    const slots = takeAll();
+    try {
+      fc.assert(
+        fc.property(
+          fc.nat({ max: slots.length - 1 }),
+          fc.integer({ min: 0, max: 65_536 }),
+          fc.array(fc.oneof(fc.nat({ max: 65_535 }), fc.integer({ min: 65_400, max: 65_535 })), { maxLength: 12 }),
+          fc.nat({ max: 65_536 }),
+          (which, length, at, start) => {
+            // Dot lines everywhere in the other slots, and an LF then a dot on each side of this one.
+            for (const slot of slots) slot.fill(0x2e).set([0x0a], 0);
+            for (const slot of slots) slot[slot.length - 1] = 0x0a;
+            const slot = slots[which]!;
+            slot.fill(0x61);
+            for (const i of at) slot.set([0x0a, 0x2e].slice(0, slot.length - i), i);
+            if (length < slot.length) slot[length - 1 < 0 ? 0 : length - 1] = 0x0a; // an LF whose dot is past the chunk
+            const chunk = slot.subarray(0, length);
+            expect(inReadSlot(chunk)).toBe(true);
+            expectAllFound(chunk, (bytes) => dotLineFinder(bytes), [0, start]);
+            expectAllFound(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), (bytes) => simdDotLineFinder(bytes)!, [0, start]);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      for (const slot of slots) releaseReadSlot(slot);
+    }
+  });
+
+  it('finds a dot line in a chunk in the last slot, up to its last octets', () => {
+    const slots = takeAll();
+    try {
+      const last = slots.reduce((a, b) => (a.byteOffset > b.byteOffset ? a : b));
+      last.fill(0x61).set([0x0a, 0x2e], 65_534);
+      expect(simdDotLineFinder(last)!(0)).toBe(65_534);
+      expect(simdDotLineFinder(last.subarray(60_000))!(0)).toBe(5_534);
+      expect(simdDotLineFinder(last.subarray(0, 65_535))!(0)).toBe(-1);
+    } finally {
+      for (const slot of slots) releaseReadSlot(slot);
+    }
+  });
+
+  it('has no slots without WebAssembly, or where compiling it is forbidden', () => {
+    expect(withoutWebAssembly.takeReadSlot()).toBeUndefined();
+    expect(forbidden.takeReadSlot()).toBeUndefined();
+    expect(withoutWebAssembly.inReadSlot(new Uint8Array(10))).toBe(false);
   });
 });

@@ -12,8 +12,11 @@
  * collector frees later than the download produces it (peak RSS ~35 MiB above an empty process even with
  * 16 KiB chunks); reused buffers keep it at a few MiB. Three are enough: one handed out (valid until the
  * reader's next call), one holding a chunk that arrived before the reader asked (the transport then pauses
- * the socket, so there is never a second), and one registered for the socket's next read.
+ * the socket, so there is never a second), and one registered for the socket's next read. They are slots of
+ * the dot-line search's memory while it has some to give (takeReadSlot), so that bodies are searched where
+ * they were read rather than copied there first.
  */
+import { inReadSlot, releaseReadSlot, takeReadSlot } from '../simd-dot-line-search.js';
 
 const READ_SIZE = 64 * 1024;
 const SHARED_BUFFERS = 3;
@@ -29,6 +32,19 @@ const MAX_SPARE = 2 * (SHARED_BUFFERS + 1);
 
 function keepSpare(buffer: Buffer): void {
   if (spare.length < MAX_SPARE) spare.push(buffer);
+}
+
+/** A buffer for transient reads: a slot of the search's memory if one is free, else memory of its own. */
+function sharedBuffer(): Buffer {
+  const slot = takeReadSlot();
+  if (slot !== undefined) return Buffer.from(slot.buffer, slot.byteOffset, slot.length);
+  return spare.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
+}
+
+/** What sharedBuffer() gave, once the connection is done with it. */
+function giveBack(buffer: Buffer): void {
+  if (inReadSlot(buffer)) releaseReadSlot(buffer);
+  else keepSpare(buffer);
 }
 
 export class ReadBuffers {
@@ -71,7 +87,7 @@ export class ReadBuffers {
    * the fresh memory registered for a read that never came (chunks of it were handed out as copies).
    */
   retire(): void {
-    for (const buffer of this.#shared) keepSpare(buffer);
+    for (const buffer of this.#shared) giveBack(buffer);
     if (this.#fresh !== undefined) keepSpare(this.#fresh);
     this.#shared.length = 0;
     this.#free.length = 0;
@@ -83,7 +99,7 @@ export class ReadBuffers {
       const free = this.#free.pop();
       if (free !== undefined) return free;
       if (this.#shared.length < SHARED_BUFFERS) {
-        const made = spare.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
+        const made = sharedBuffer();
         this.#shared.push(made);
         return made;
       }
@@ -100,8 +116,9 @@ export class ReadBuffers {
   }
 
   #bufferOf(chunk: Buffer): Buffer | undefined {
-    // A loop rather than find(): this runs two or three times for every chunk read.
-    for (const buffer of this.#shared) if (buffer.buffer === chunk.buffer) return buffer;
+    // A loop rather than find(): this runs two or three times for every chunk read. Read slots share their
+    // memory, so a chunk (which begins where its buffer begins) is told by its offset too.
+    for (const buffer of this.#shared) if (buffer.buffer === chunk.buffer && buffer.byteOffset === chunk.byteOffset) return buffer;
     return undefined;
   }
 }

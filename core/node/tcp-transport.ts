@@ -5,11 +5,12 @@
  * Reading is pulled: chunks wait in a queue until read() takes them, and when the queue holds more than
  * `highWaterMark` bytes the socket is paused, so the kernel's buffers fill and TCP slows the server down.
  *
- * A plain TCP socket reads through net's `onread` option into memory chosen per read (read-buffers.ts), which
- * gives readTransient(): reads into reused memory. A transient chunk is released by the reader's next call;
- * while one is queued unread the socket is paused, so reused memory is never read into before it is
- * released, and read() copies a queued transient chunk rather than hand out reused memory. A TLS socket
- * delivers its own fresh chunks (`'data'` events), which readTransient() hands out as read() does.
+ * A socket reads through the `onread` option of net and tls into memory chosen per read (read-buffers.ts),
+ * which gives readTransient(): reads into reused memory. A transient chunk is released by the reader's next
+ * call; while one is queued unread the socket is paused, so reused memory is never read into before it is
+ * released, and read() copies a queued transient chunk rather than hand out reused memory. A TLS socket made
+ * by STLS (tls.connect over the plain socket, which ignores `onread`) delivers its own fresh chunks
+ * (`'data'` events), which readTransient() hands out as read() does.
  *
  * STARTTLS injection: at startTls() the plaintext socket is paused and checked; any byte that arrived after
  * the +OK to STLS (queued here, or buffered in the socket) fails the upgrade with POP3_ERR_TLS_INJECTION.
@@ -62,13 +63,13 @@ export class TcpTransport implements Transport {
   readonly #queue = new ChunkQueue<Buffer>();
   /** The chunk readTransient() last handed out, when it lies in reused memory: released by the next call. */
   #lent: Buffer | undefined;
-  /** The plain socket's read memory, when it reads through `onread` (not TLS). */
-  readonly #buffers: ReadBuffers | undefined;
+  /** The socket's read memory, when it reads through `onread` (not after STLS). */
+  readonly #buffers: ReadBuffers;
   #paused = false;
   #closed = false;
 
-  /** @internal Use {@link openTcpTransport}; `buffers` is the `onread` memory of a plain socket. */
-  constructor(socket: net.Socket, options: TcpTransportOptions, buffers?: ReadBuffers) {
+  /** @internal Use {@link openTcpTransport}; `buffers` is the `onread` memory of the socket. */
+  constructor(socket: net.Socket, options: TcpTransportOptions, buffers: ReadBuffers) {
     this.#socket = socket;
     this.#options = options;
     this.#where = `${options.host}:${options.port}`;
@@ -76,8 +77,8 @@ export class TcpTransport implements Transport {
     this.#secure = socket instanceof tls.TLSSocket;
     this.local = isLoopback(socket.remoteAddress);
     this.#buffers = buffers;
-    buffers?.attach(this.#onData);
-    this.#attach(socket, buffers === undefined);
+    buffers.attach(this.#onData);
+    this.#attach(socket, false);
   }
 
   get secure(): boolean {
@@ -96,10 +97,10 @@ export class TcpTransport implements Transport {
   #read(transient: boolean): Promise<Uint8Array | undefined> {
     // A chunk lent by the previous call is released: at most one read is pending, so none is waiting now.
     if (this.#lent !== undefined) {
-      this.#buffers!.release(this.#lent);
+      this.#buffers.release(this.#lent);
       this.#lent = undefined;
     }
-    if (this.#buffers !== undefined) this.#buffers.transient = transient;
+    this.#buffers.transient = transient;
     const chunk = this.#queue.read(transient ? this.#lend : this.#give);
     this.#updateFlow();
     return chunk;
@@ -111,7 +112,7 @@ export class TcpTransport implements Transport {
 
   /** `chunk` as the reader may have it: lent when it lies in reused memory and the read is transient, else owned. */
   #handOut(chunk: Buffer, transient: boolean): Buffer {
-    if (this.#buffers?.isShared(chunk) !== true) return chunk;
+    if (!this.#buffers.isShared(chunk)) return chunk;
     if (transient) {
       this.#lent = chunk;
       return chunk;
@@ -125,7 +126,7 @@ export class TcpTransport implements Transport {
   #updateFlow(): void {
     const buffers = this.#buffers;
     const queued = this.#queue.chunks;
-    const pause = this.#queue.bytes >= this.#highWaterMark || (buffers !== undefined && queued.length > 0 && queued.some((chunk) => buffers.isShared(chunk)));
+    const pause = this.#queue.bytes >= this.#highWaterMark || (queued.length > 0 && queued.some((chunk) => buffers.isShared(chunk)));
     if (pause === this.#paused || this.#closed) return;
     this.#paused = pause;
     if (pause) this.#socket.pause();
@@ -148,7 +149,7 @@ export class TcpTransport implements Transport {
     this.#queue.close();
     this.#socket.destroy();
     // Nothing is read into them any more, and reads now return undefined: no chunk of them is handed out again.
-    this.#buffers?.retire();
+    this.#buffers.retire();
   }
 
   /** Upgrade to TLS over the same socket, after the server's +OK to STLS. */
@@ -169,7 +170,7 @@ export class TcpTransport implements Transport {
       this.close();
       throw error;
     }
-    this.#detach(plain, this.#buffers === undefined);
+    this.#detach(plain, false);
     // From now on the TLS socket owns the connection and reports its failures; an error event the plain
     // socket may still emit must not crash the process as an unhandled 'error'.
     plain.on('error', () => {});
@@ -235,9 +236,10 @@ export function openTcpTransport(options: TcpTransportOptions): Promise<TcpTrans
   const where = `${host}:${port}`;
   if (signal?.aborted === true) return Promise.reject(new AbortError(`connecting to ${where} aborted`, signal.reason));
   return new Promise((resolve, reject) => {
-    const buffers = options.tls === true ? undefined : new ReadBuffers();
-    const socket =
-      buffers === undefined ? tls.connect({ ...tlsOptions(options), host, port }) : net.connect({ host, port, onread: buffers.onread });
+    const buffers = new ReadBuffers();
+    // tls.connect takes `onread` as net.connect does (Node 14.5 and later), though @types/node omits it.
+    const secure: tls.ConnectionOptions & Pick<net.TcpSocketConnectOpts, 'onread'> = { ...tlsOptions(options), host, port, onread: buffers.onread };
+    const socket = options.tls === true ? tls.connect(secure) : net.connect({ host, port, onread: buffers.onread });
     let tcpUp = false;
     const fail = (error: Pop3Error) => {
       cleanup();

@@ -13,6 +13,7 @@ import { AbortError, ConnectionError, TimeoutError } from '../../core/client/err
 import { ErrorCode } from '../../core/errors.js';
 import { connect } from '../../core/node/connect.js';
 import { openTcpTransport } from '../../core/node/tcp-transport.js';
+import { inReadSlot, releaseReadSlot, takeReadSlot } from '../../core/simd-dot-line-search.js';
 import { makeTestCertificates, type TestCertificates } from '../support/openssl-ca.js';
 
 let dir: string;
@@ -279,15 +280,33 @@ describe('TcpTransport.readTransient', () => {
   /** Byte `i` of the test stream: a pattern that shows any byte out of place. */
   const patternByte = (i: number) => (i * 31 + (i >> 9)) & 0xff;
 
-  /** A server that sends `total` bytes of the pattern at once, and the client's transport. */
-  async function patterned(total: number, highWaterMark?: number) {
-    const server = net.createServer((socket) => {
+  /** A server that sends `total` bytes of the pattern at once (over implicit TLS with `secure`), and the client's transport. */
+  async function patterned(total: number, highWaterMark?: number, secure = false) {
+    const send = (socket: net.Socket) => {
       const bytes = Buffer.alloc(total);
       for (let i = 0; i < total; i++) bytes[i] = patternByte(i);
       socket.end(bytes);
-    });
-    return openTcpTransport({ host: '127.0.0.1', port: await listen(server), highWaterMark });
+    };
+    const keyAndCert = { key: readFileSync(certs.keyFile), cert: readFileSync(certs.certFile) };
+    const server = secure ? tls.createServer(keyAndCert, send) : net.createServer(send);
+    const port = await listen(server);
+    return openTcpTransport({ host: '127.0.0.1', port, highWaterMark, ...(secure ? { tls: true, ca: certs.ca, servername: 'localhost' } : {}) });
   }
+
+  /** The memory a chunk was read into: its buffer, and where in it (read slots share one buffer). */
+  const memoryIds = new Map<ArrayBufferLike, number>();
+  const memoryOf = (chunk: Uint8Array) => {
+    if (!memoryIds.has(chunk.buffer)) memoryIds.set(chunk.buffer, memoryIds.size + 1);
+    return `${memoryIds.get(chunk.buffer)}@${chunk.byteOffset}`;
+  };
+
+  /** How many read slots of the dot-line search are free now. */
+  const freeReadSlots = () => {
+    const slots: Uint8Array[] = [];
+    for (let slot = takeReadSlot(); slot !== undefined; slot = takeReadSlot()) slots.push(slot);
+    for (const slot of slots) releaseReadSlot(slot);
+    return slots.length;
+  };
 
   function expectPattern(chunk: Uint8Array, offset: number, what: string): void {
     for (let i = 0; i < chunk.length; i++) {
@@ -298,13 +317,13 @@ describe('TcpTransport.readTransient', () => {
   it('reuses a few buffers, and never overwrites a transient chunk before the next read, even when the reader is slow', async () => {
     const total = 4 * 1024 * 1024;
     const transport = await patterned(total);
-    const memory = new Set<ArrayBufferLike>();
+    const memory = new Set<string>();
     let received = 0;
     let reads = 0;
     for (; ; reads++) {
       const chunk = await transport.readTransient();
       if (chunk === undefined) break;
-      memory.add(chunk.buffer);
+      memory.add(memoryOf(chunk));
       // Slow now and then: more arrives meanwhile, and must not land in the chunk being held.
       if (reads % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       expectPattern(chunk, received, `transient read ${reads}`);
@@ -320,20 +339,60 @@ describe('TcpTransport.readTransient', () => {
     // Else they would linger until a full garbage collection, which may be tens of MiB of sessions away.
     const total = 1024 * 1024;
     const first = await patterned(total);
-    const firstMemory = new Set<ArrayBufferLike>();
-    for (let chunk = await first.readTransient(); chunk !== undefined; chunk = await first.readTransient()) firstMemory.add(chunk.buffer);
+    const firstMemory = new Set<string>();
+    for (let chunk = await first.readTransient(); chunk !== undefined; chunk = await first.readTransient()) firstMemory.add(memoryOf(chunk));
     first.close();
     const second = await patterned(total);
     let received = 0;
     let inFirstMemory = 0;
     for (let chunk = await second.readTransient(); chunk !== undefined; chunk = await second.readTransient()) {
-      if (firstMemory.has(chunk.buffer)) inFirstMemory++;
+      if (firstMemory.has(memoryOf(chunk))) inFirstMemory++;
       expectPattern(chunk, received, 'second connection');
       received += chunk.length;
     }
     second.close();
     expect(received).toBe(total);
     expect(inFirstMemory).toBeGreaterThan(0);
+  });
+
+  it('reads transient chunks into the dot-line search\'s slots, and gives them back at close', async () => {
+    // Bodies are then searched where they lie, without a copy into the search's memory.
+    const free = freeReadSlots();
+    const transport = await patterned(1024 * 1024);
+    let received = 0;
+    let inSlots = 0;
+    for (let chunk = await transport.readTransient(); chunk !== undefined; chunk = await transport.readTransient()) {
+      if (inReadSlot(chunk)) inSlots++;
+      expectPattern(chunk, received, 'a transient chunk');
+      received += chunk.length;
+    }
+    expect(received).toBe(1024 * 1024);
+    expect(inSlots).toBeGreaterThan(8);
+    expect(freeReadSlots()).toBeLessThan(free);
+    transport.close();
+    expect(freeReadSlots()).toBe(free);
+  });
+
+  it('reads into memory of its own when the search has no slot left', async () => {
+    const taken: Uint8Array[] = [];
+    for (let slot = takeReadSlot(); slot !== undefined; slot = takeReadSlot()) taken.push(slot);
+    try {
+      const transport = await patterned(1024 * 1024);
+      const memory = new Set<string>();
+      let received = 0;
+      for (let chunk = await transport.readTransient(); chunk !== undefined; chunk = await transport.readTransient()) {
+        expect(inReadSlot(chunk)).toBe(false);
+        memory.add(memoryOf(chunk));
+        expectPattern(chunk, received, 'a transient chunk');
+        received += chunk.length;
+      }
+      expect(received).toBe(1024 * 1024);
+      expect(memory.size).toBeLessThanOrEqual(6);
+      transport.close();
+      expect(freeReadSlots()).toBe(0);
+    } finally {
+      for (const slot of taken) releaseReadSlot(slot);
+    }
   });
 
   it('lends nothing to read(), whatever came before', async () => {
@@ -399,11 +458,27 @@ describe('TcpTransport.readTransient', () => {
     transport.close();
   });
 
-  it('a TLS connection hands out its own chunks', async () => {
-    const port = await pop3Server({ tls: true });
-    const transport = await openTcpTransport({ host: '127.0.0.1', port, tls: true, ca: certs.ca, servername: 'localhost' });
-    const greeting = await transport.readTransient();
-    expect(new TextDecoder().decode(greeting)).toMatch(/^\+OK/);
+  it('implicit TLS reads transient chunks into the read slots too, never overwriting one before the next read', async () => {
+    const total = 4 * 1024 * 1024;
+    const free = freeReadSlots();
+    const transport = await patterned(total, undefined, true);
+    let received = 0;
+    let reads = 0;
+    let inSlots = 0;
+    for (; ; reads++) {
+      const chunk = await transport.readTransient();
+      if (chunk === undefined) break;
+      if (inReadSlot(chunk)) inSlots++;
+      // Slow now and then: TLS records decrypted meanwhile (a paused TLS socket may still hand out what it
+      // has decrypted) go into fresh memory, and nothing into the chunk being held.
+      if (reads % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      expectPattern(chunk, received, `transient TLS read ${reads}`);
+      received += chunk.length;
+    }
+    expect(received).toBe(total);
+    expect(reads).toBeGreaterThan(64);
+    expect(inSlots).toBeGreaterThan(reads / 2);
     transport.close();
+    expect(freeReadSlots()).toBe(free);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The memory a plain TCP socket reads into, chosen read by read (net's `onread` option, whose `buffer`
+ * The memory a socket reads into, chosen read by read (the `onread` option of net and tls, whose `buffer`
  * function Node calls after every read for the memory of the next one).
  *
  * Ordinary reads go into fresh memory, and the chunk is the reader's (Transport.read). A read that fills it

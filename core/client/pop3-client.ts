@@ -145,6 +145,13 @@ export interface MailboxStat {
   readonly size: number;
 }
 
+/** The reply of the RETRs of a batch (Pop3Client.queueRetrInto): a body's pieces, then its end or its -ERR. */
+export interface BatchReply {
+  data(piece: Uint8Array): void;
+  resolve(result: CommandResult): void;
+  reject(error: Pop3Error): void;
+}
+
 /** A reply the client waits for; the read loop routes the command's events here. */
 interface Reply {
   readonly resolve: (result: CommandResult) => void;
@@ -420,7 +427,8 @@ export class Pop3Client {
    */
   retrTo(message: number, onData: (piece: Uint8Array) => void, options: CallOptions = {}): Promise<number> {
     return this.guard(options.signal, `RETR ${message}`, () => new Promise((resolve, reject) => {
-      this.queueRetrTo(message, onData, (error, octets) => (error === undefined ? resolve(octets!) : reject(error)));
+      const settle: Settle<number> = (error, octets) => (error === undefined ? resolve(octets!) : reject(error));
+      this.#queueRetr(message, new SinkReply(message, onData, settle));
     }));
   }
 
@@ -554,26 +562,27 @@ export class Pop3Client {
    * is collected (a batch with `reuseBodies` has its own).
    */
   queueRetr(message: number, settle: Settle<Uint8Array>, onProgress?: (receivedOctets: number) => void, bodies = this.#bodies): void {
-    this.#queueRetr(message, new BodyReply(bodies, settle, onProgress), settle);
+    this.#queueRetr(message, new BodyReply(bodies, settle, onProgress));
   }
 
   /**
-   * @internal retrTo's and retrieveManyTo's RETR: the pieces to `onData`, then the octet count, or the error
-   * (an exception of `onData` as AbortError, once the body has ended), to `settle`.
+   * @internal retrieveManyTo's RETR: the replies of a whole batch go to one `reply`, in the order queued (a
+   * piece belongs to the oldest message not yet resolved or rejected). What retr() would reject with goes to
+   * `reply.reject`, before this returns.
    */
-  queueRetrTo(message: number, onData: (piece: Uint8Array) => void, settle: Settle<number>): void {
-    this.#queueRetr(message, new SinkReply(message, onData, settle), settle);
+  queueRetrInto(message: number, reply: BatchReply): void {
+    this.#queueRetr(message, reply);
   }
 
   /**
-   * A batch's RETR with its reply, straight to #register (no #send closure: one allocation less for each of
-   * thousands of commands); what retr() would reject with goes to `settle`.
+   * A RETR with its reply, straight to #register (no #send closure: one allocation less for each of the
+   * thousands of commands of a batch); what retr() would reject with goes to `reply.reject`.
    */
-  #queueRetr(message: number, reply: Reply, settle: (error: Pop3Error) => void): void {
+  #queueRetr(message: number, reply: Reply): void {
     try {
       this.#register(this.#open().retr(message), reply);
     } catch (error) {
-      settle(toPop3Error(error));
+      reply.reject(toPop3Error(error));
     }
   }
 
@@ -885,7 +894,7 @@ class BodyReply implements Reply {
   }
 }
 
-/** retrTo() and retrieveManyTo(): every piece to the caller's callback; its first exception fails the call once the body has ended. */
+/** retrTo(): every piece to the caller's callback; its first exception fails the call once the body has ended. */
 class SinkReply implements Reply {
   readonly #message: number;
   readonly #onData: (piece: Uint8Array) => void;

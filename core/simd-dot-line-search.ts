@@ -93,9 +93,11 @@ export function takeReadSlot(): Uint8Array<ArrayBuffer> | undefined {
   return new Uint8Array(shared!.memory.buffer, WINDOW + index * PAGE, PAGE);
 }
 
-/** Give back a slot from takeReadSlot(). */
+/** Give back a slot from takeReadSlot(). Giving one back twice does nothing (else two readers could share it). */
 export function releaseReadSlot(slot: Uint8Array): void {
-  search!.freeSlots.push((slot.byteOffset - WINDOW) / PAGE);
+  const { freeSlots } = search!;
+  const index = (slot.byteOffset - WINDOW) / PAGE;
+  if (!freeSlots.includes(index)) freeSlots.push(index);
 }
 
 /** Whether `bytes` lie in a read slot (takeReadSlot), where they are searched without a copy. */

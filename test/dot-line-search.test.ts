@@ -143,6 +143,7 @@ describe('read slots (a chunk read into the search\'s memory is searched where i
     expect(inReadSlot(new Uint8Array(65_536))).toBe(false);
     expect(inReadSlot(Buffer.alloc(100))).toBe(false);
     for (const slot of slots) releaseReadSlot(slot);
+    releaseReadSlot(slots[0]!); // twice: still one slot, not two
     const again = takeAll();
     expect(again.map((slot) => slot.byteOffset).sort()).toEqual(slots.map((slot) => slot.byteOffset).sort());
     for (const slot of again) releaseReadSlot(slot);

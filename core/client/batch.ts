@@ -193,8 +193,9 @@ class SinkBatch implements BatchReply {
   /** Octets of the body in hand so far. */
   #octets = 0;
   #failed = false;
-  #resolve: () => void = noop;
-  #reject: (error: unknown) => void = noop;
+  /** The batch's promise, set by run(). */
+  #resolve!: () => void;
+  #reject!: (error: unknown) => void;
 
   constructor(client: Pop3Client, refs: readonly MessageRef[], sink: MessageSink, options: BatchOptions) {
     this.#client = client;
@@ -270,8 +271,6 @@ class SinkBatch implements BatchReply {
     this.#reject(error);
   }
 }
-
-const noop = () => {};
 
 /** DELE every message, at most `window` in flight. */
 export async function deleteMany(client: Pop3Client, messages: readonly (number | MessageRef)[], options: BatchOptions = {}): Promise<void> {

@@ -63,7 +63,7 @@ export class TcpTransport implements Transport {
   readonly #queue = new ChunkQueue<Buffer>();
   /** The chunk readTransient() last handed out, when it lies in reused memory: released by the next call. */
   #lent: Buffer | undefined;
-  /** The socket's read memory, when it reads through `onread` (not after STLS). */
+  /** The memory the socket reads into through `onread` (after STLS, the TLS socket hands out chunks of its own). */
   readonly #buffers: ReadBuffers;
   #paused = false;
   #closed = false;

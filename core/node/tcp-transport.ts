@@ -237,9 +237,8 @@ export function openTcpTransport(options: TcpTransportOptions): Promise<TcpTrans
   if (signal?.aborted === true) return Promise.reject(new AbortError(`connecting to ${where} aborted`, signal.reason));
   return new Promise((resolve, reject) => {
     const buffers = new ReadBuffers();
-    // tls.connect takes `onread` as net.connect does (Node 14.5 and later), though @types/node omits it.
-    const secure: tls.ConnectionOptions & Pick<net.TcpSocketConnectOpts, 'onread'> = { ...tlsOptions(options), host, port, onread: buffers.onread };
-    const socket = options.tls === true ? tls.connect(secure) : net.connect({ host, port, onread: buffers.onread });
+    const { onread } = buffers;
+    const socket = options.tls === true ? tls.connect(withOnread({ ...tlsOptions(options), host, port }, onread)) : net.connect({ host, port, onread });
     let tcpUp = false;
     const fail = (error: Pop3Error) => {
       cleanup();
@@ -274,6 +273,12 @@ export function openTcpTransport(options: TcpTransportOptions): Promise<TcpTrans
     socket.once('connect', onTcp);
     socket.once(options.tls === true ? 'secureConnect' : 'connect', onReady);
   });
+}
+
+/** tls.connect takes `onread` as net.connect does (Node 14.5 and later), though @types/node omits it. */
+function withOnread(options: tls.ConnectionOptions, onread: net.OnReadOpts): tls.ConnectionOptions {
+  const withIt: tls.ConnectionOptions & Pick<net.TcpSocketConnectOpts, 'onread'> = { ...options, onread };
+  return withIt;
 }
 
 /** The tls.connect options both TLS paths share; certificate verification stays on unless turned off. */

@@ -170,7 +170,7 @@ export class TcpTransport implements Transport {
       this.close();
       throw error;
     }
-    this.#detach(plain, false);
+    this.#detach(plain);
     // From now on the TLS socket owns the connection and reports its failures; an error event the plain
     // socket may still emit must not crash the process as an unhandled 'error'.
     plain.on('error', () => {});
@@ -190,8 +190,8 @@ export class TcpTransport implements Transport {
     socket.on('close', this.#onClose);
   }
 
-  #detach(socket: net.Socket, data: boolean): void {
-    if (data) socket.off('data', this.#onData);
+  /** Stop listening to the socket read through `onread` (the plain one, at STLS). */
+  #detach(socket: net.Socket): void {
     socket.off('end', this.#onEnd);
     socket.off('error', this.#onError);
     socket.off('close', this.#onClose);

@@ -1,5 +1,5 @@
 // Two builds of pop3kit side by side over real sockets: to tell whether a change to core/ moves the download
-// bench's times, which the bench itself (a process per client, five timed rounds) is too noisy to show for a
+// bench's times, which the bench itself (a process per client, fifteen timed rounds) is too noisy to show for a
 // change of a few per cent. Both builds and the raw socket (reused read buffer) live in this one process and
 // take their rounds in turn (A, B, raw, A, B, raw, ...), each round a fresh session through the latency proxy
 // (or straight to the server with --latency=0), so all three meet the machine's fast and slow spells alike.

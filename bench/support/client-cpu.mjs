@@ -9,9 +9,8 @@
 //   reuse   the same with reuseBodies
 //   sink    retrieveManyTo (for b: retrTo)
 //   POP3KIT_DIST=folder[,folder]   the builds to measure (default dist/)
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { buildUrl } from './clients.mjs';
 import { scenarios } from './mailbox.mjs';
 import { buildMailboxes } from './pop3-server.mjs';
 
@@ -19,8 +18,7 @@ const [name = 'a', roundsArg = '30', mode = 'many'] = process.argv.slice(2);
 const folders = process.env.POP3KIT_DIST?.split(',') ?? [undefined];
 const builds = [];
 for (const folder of folders) {
-  const dist = folder === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(folder)}/`);
-  builds.push({ label: folder ?? 'dist', Pop3Client: (await import(new URL('index.js', dist).href)).Pop3Client });
+  builds.push({ label: folder ?? 'dist', Pop3Client: (await import(new URL('index.js', buildUrl(folder)).href)).Pop3Client });
 }
 const spec = scenarios(false).find((s) => s.name === name);
 const box = buildMailboxes([spec]).get(name);

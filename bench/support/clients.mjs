@@ -149,12 +149,14 @@ export async function openRaw({ port, user, reuse }) {
 
 // ─── pop3kit: Pop3Client over the Node transport ────────────────────────────────────────────────────────
 
-export async function openPop3kit({ port, user, spec, window: windowOption, stream, sink, reuseBodies, dist: folder = process.env.POP3KIT_DIST }) {
+/** The URL of a build of pop3kit: `folder` (like dist/, e.g. to try a change to core/ side by side), or dist/. */
+export function buildUrl(folder) {
+  return folder === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(folder)}/`);
+}
+
+export async function openPop3kit({ port, user, spec, window: windowOption, stream, sink, reuseBodies, dist = process.env.POP3KIT_DIST }) {
   let window = windowOption;
-  // `dist` (default: POP3KIT_DIST): another build to measure (a folder like dist/), e.g. to try a change to
-  // core/ side by side.
-  const dist = folder === undefined ? new URL('../../dist/', import.meta.url) : pathToFileURL(`${path.resolve(folder)}/`);
-  const { connect } = await import(new URL('node.js', dist).href);
+  const { connect } = await import(new URL('node.js', buildUrl(dist)).href);
   let checked = 0;
   const mismatches = [];
   // Originals for the spot checks, made before any timing (a streamed message is checked slice by slice).
